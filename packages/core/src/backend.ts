@@ -1,0 +1,128 @@
+// The I/O layer under a Socket. The Socket holds every semantic of node:dgram
+// (validation, states, queueing, errors, events); a backend only moves
+// datagrams and sets options. System call failures come back as negative
+// errno numbers (libuv's convention); the Socket turns them into Node errors.
+
+export type BackendName = 'native' | 'portable';
+export type Family = 4 | 6;
+
+/** What a backend can do beyond node:dgram. */
+export interface BackendFeatures {
+  /** Many datagrams per system call (`sendmmsg` / `recvmmsg`). */
+  readonly batching: boolean;
+  /** `IP_PKTINFO` / `SO_TIMESTAMPNS` receive metadata. */
+  readonly receiveMetadata: boolean;
+  /** `SO_RXQ_OVFL`: datagrams the kernel dropped for lack of buffer. */
+  readonly kernelDrops: boolean;
+  /** `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL`. */
+  readonly multicastAll: boolean;
+  /** `MCAST_BLOCK_SOURCE` / `MCAST_UNBLOCK_SOURCE`. */
+  readonly blockSource: boolean;
+  /** `SO_REUSEPORT` on bind. */
+  readonly reusePort: boolean;
+}
+
+/** Bind flags, the same bits as libuv's UV_UDP_* flags. */
+export const BIND_IPV6ONLY = 1;
+export const BIND_REUSEADDR = 4;
+export const BIND_REUSEPORT = 8;
+
+/** Receive metadata flags. */
+export const METADATA_DESTINATION = 1;
+export const METADATA_TIMESTAMP = 2;
+
+export interface AddressInfo {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+}
+
+/** Extra per-datagram fields, present only when requested with `receiveMetadata`. */
+export interface ReceiveMetadata {
+  /** The address the datagram was sent to (`IP_PKTINFO` / `IPV6_PKTINFO`). */
+  destination?: string;
+  /** The index of the interface it arrived on. */
+  interfaceIndex?: number;
+  /** Kernel receive time, nanoseconds since the Unix epoch (`SO_TIMESTAMPNS`). */
+  timestamp?: bigint;
+  /** The datagram was larger than the receive slot and was cut. */
+  truncated?: boolean;
+}
+
+export interface RemoteInfo extends ReceiveMetadata {
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  port: number;
+  size: number;
+}
+
+/** One datagram on its way out. */
+export interface OutgoingDatagram {
+  /** The chunks, gathered into one datagram. */
+  readonly chunks: readonly Buffer[];
+  /** Destination IP (already resolved); undefined on a connected socket. */
+  readonly ip: string | undefined;
+  readonly port: number;
+  /** Total length of `chunks`. */
+  readonly bytes: number;
+  /** Called once: with the negative errno, or 0 when the kernel accepted it. */
+  readonly done: (errno: number) => void;
+}
+
+/** What a backend reports upward. */
+export interface BackendEvents {
+  /** The datagrams of one wake-up, in arrival order. */
+  onDatagrams(data: Buffer[], rinfos: RemoteInfo[]): void;
+  /** A receive error (negative errno). */
+  onReceiveError(errno: number): void;
+}
+
+export interface BackendCounters {
+  datagramsSent: number;
+  bytesSent: number;
+  sendBatches: number;
+  kernelDrops: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly features: BackendFeatures;
+  readonly counters: BackendCounters;
+
+  /** Binds; calls `done(errno)` (0 on success), synchronously or later. */
+  bind(ip: string, port: number, flags: number, done: (errno: number) => void): void;
+  /** Adopts an existing descriptor. Throws Node's errors (ERR_INVALID_FD_TYPE, `open` errno). */
+  open(fd: number): void;
+  connect(ip: string, port: number, done: (errno: number) => void): void;
+  disconnect(): number;
+  getsockname(out: AddressInfo): number;
+  getpeername(out: AddressInfo): number;
+
+  setBroadcast(on: boolean): number;
+  setTTL(ttl: number): number;
+  setMulticastTTL(ttl: number): number;
+  setMulticastLoopback(on: boolean): number;
+  setMulticastInterface(address: string): number;
+  setMembership(group: string, iface: string | undefined, join: boolean): number;
+  setSourceMembership(source: string, group: string, iface: string | undefined, join: boolean): number;
+  setMulticastAll(on: boolean): number;
+  blockSource(source: string, group: string, iface: string | undefined, block: boolean): number;
+  setReceiveMetadata(flags: number): number;
+  /** `size` 0 reads; otherwise sets. Returns the kernel's value or a negative errno. */
+  bufferSize(size: number, recv: boolean): number;
+
+  /** Queues datagrams; each one's `done` runs once the kernel took it or refused it. */
+  send(datagrams: readonly OutgoingDatagram[]): void;
+  /** Datagrams and bytes waiting for room in the kernel's send buffer. */
+  sendQueueCount(): number;
+  sendQueueSize(): number;
+
+  recvStart(): number;
+  recvStop(): number;
+
+  ref(): void;
+  unref(): void;
+  hasRef(): boolean;
+  /** Sends what is queued as far as the kernel takes it now, then closes. */
+  close(): void;
+}

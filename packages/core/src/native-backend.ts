@@ -1,0 +1,374 @@
+// The native backend: the C helper (native/udpkit.c) owns the descriptor,
+// reads with recvmmsg and writes with sendmmsg. This file adapts it to the
+// Backend interface: it coalesces the datagrams queued in one tick into one
+// sendmmsg, waits for writability on EAGAIN, and turns each receive batch
+// into Buffers and rinfo objects.
+import { Buffer } from 'node:buffer';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type {
+  AddressInfo,
+  Backend,
+  BackendCounters,
+  BackendEvents,
+  BackendFeatures,
+  Family,
+  OutgoingDatagram,
+  RemoteInfo,
+} from './backend.js';
+import { METADATA_DESTINATION, METADATA_TIMESTAMP } from './backend.js';
+import { errnoException, errors } from './errors.js';
+
+/** The helper's functions, as described in native/BINDING.md. */
+interface Binding {
+  create(family: Family, onmessages: OnMessages, onwritable: (this: Handle) => void, meta: Int32Array, status: Int32Array): Handle;
+  bind(h: Handle, ip: string, port: number, flags: number): number;
+  open(h: Handle, fd: number): number;
+  guessHandleType(fd: number): string;
+  connect(h: Handle, ip: string, port: number): number;
+  disconnect(h: Handle): number;
+  getsockname(h: Handle, out: AddressInfo): number;
+  getpeername(h: Handle, out: AddressInfo): number;
+  setBroadcast(h: Handle, on: boolean): number;
+  setTTL(h: Handle, ttl: number): number;
+  setMulticastTTL(h: Handle, ttl: number): number;
+  setMulticastLoopback(h: Handle, on: boolean): number;
+  setMulticastInterface(h: Handle, address: string): number;
+  setMembership(h: Handle, group: string, iface: string | undefined, join: boolean): number;
+  setSourceMembership(h: Handle, source: string, group: string, iface: string | undefined, join: boolean): number;
+  blockSource(h: Handle, source: string, group: string, iface: string | undefined, block: boolean): number;
+  setMulticastAll(h: Handle, on: boolean): number;
+  bufferSize(h: Handle, size: number, recv: boolean): number;
+  setRecvMetadata(h: Handle, flags: number): number;
+  sockaddr(family: Family, ip: string, port: number): Buffer | number;
+  send(h: Handle, datagrams: (Buffer | readonly Buffer[])[], dests: (Buffer | null)[] | null, start: number, end: number): number;
+  awaitWritable(h: Handle): void;
+  recvStart(h: Handle): number;
+  recvStop(h: Handle): number;
+  ref(h: Handle): void;
+  unref(h: Handle): void;
+  close(h: Handle): void;
+}
+
+type Handle = object & { readonly __brand?: 'udpkit handle' };
+type OnMessages = (this: Handle, count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]) => void;
+
+const MAX_BATCH = 64;
+const META_STRIDE = 8;
+const UV_EAGAIN = -11;
+const UV_ECANCELED = -125;
+const UV_EINVAL = -22;
+const SENDMMSG_MAX = 1024;
+/** Cached destination sockaddrs per socket; cleared past this many. */
+const DESTINATION_CACHE_LIMIT = 4096;
+
+function loadBinding(): { binding?: Binding; error?: Error } {
+  if (process.platform !== 'linux') {
+    return { error: new Error(`no native helper for ${process.platform}-${process.arch}`) };
+  }
+  const candidates = [
+    `../prebuilds/${process.platform}-${process.arch}/udpkit.node`,
+    '../native/build/Release/udpkit.node',
+  ].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) return { error: new Error(`native helper not found (looked for ${candidates.join(', ')})`) };
+  try {
+    return { binding: createRequire(import.meta.url)(found) as Binding };
+  } catch (error) {
+    return { error: error as Error };
+  }
+}
+
+const loaded = loadBinding();
+const binding = loaded.binding;
+
+/** Why the native backend is unavailable, or undefined when it loaded. */
+export const nativeLoadError: Error | undefined = loaded.error;
+
+/** Backends by handle: the helper calls back with `this` = the handle, and this map holds no socket alive. */
+const owners = new WeakMap<Handle, NativeBackend>();
+
+function onMessages(this: Handle, count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]): void {
+  owners.get(this)?.deliver(count, data, addresses, destinations);
+}
+
+function onWritable(this: Handle): void {
+  owners.get(this)?.flush();
+}
+
+const features: BackendFeatures = {
+  batching: true,
+  receiveMetadata: true,
+  kernelDrops: true,
+  multicastAll: true,
+  blockSource: true,
+  reusePort: true,
+};
+
+export class NativeBackend implements Backend {
+  readonly name = 'native';
+  readonly features = features;
+  readonly counters: BackendCounters = { datagramsSent: 0, bytesSent: 0, sendBatches: 0, kernelDrops: 0 };
+  readonly #binding: Binding;
+  readonly #handle: Handle;
+  readonly #family: Family;
+  readonly #events: BackendEvents;
+  readonly #meta = new Int32Array(MAX_BATCH * META_STRIDE);
+  readonly #status = new Int32Array(4);
+  #metadataFlags = 0;
+  #referenced = true;
+  /** Datagrams not yet accepted by the kernel, oldest first, from `#head`; with their payloads and sockaddrs. */
+  #queue: OutgoingDatagram[] = [];
+  #payloads: (Buffer | readonly Buffer[])[] = [];
+  #dests: (Buffer | null)[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  #flushScheduled = false;
+  #awaitingWritable = false;
+  #destinations = new Map<string, Map<number, Buffer>>();
+  #destinationCount = 0;
+
+  constructor(family: Family, events: BackendEvents) {
+    this.#binding = binding!;
+    this.#family = family;
+    this.#events = events;
+    this.#handle = this.#binding.create(family, onMessages, onWritable, this.#meta, this.#status);
+    owners.set(this.#handle, this);
+  }
+
+  bind(ip: string, port: number, flags: number, done: (errno: number) => void): void {
+    done(this.#binding.bind(this.#handle, ip, port, flags));
+  }
+
+  open(fd: number): void {
+    const type = this.#binding.guessHandleType(fd);
+    if (type !== 'UDP') throw errors.invalidFdType(type);
+    const errno = this.#binding.open(this.#handle, fd);
+    if (errno) throw errnoException(errno, 'open');
+  }
+
+  connect(ip: string, port: number, done: (errno: number) => void): void {
+    done(this.#binding.connect(this.#handle, ip, port));
+  }
+
+  disconnect(): number {
+    return this.#binding.disconnect(this.#handle);
+  }
+
+  getsockname(out: AddressInfo): number {
+    return this.#binding.getsockname(this.#handle, out);
+  }
+
+  getpeername(out: AddressInfo): number {
+    return this.#binding.getpeername(this.#handle, out);
+  }
+
+  setBroadcast(on: boolean): number {
+    return this.#binding.setBroadcast(this.#handle, on);
+  }
+
+  setTTL(ttl: number): number {
+    return this.#binding.setTTL(this.#handle, ttl);
+  }
+
+  setMulticastTTL(ttl: number): number {
+    return this.#binding.setMulticastTTL(this.#handle, ttl);
+  }
+
+  setMulticastLoopback(on: boolean): number {
+    return this.#binding.setMulticastLoopback(this.#handle, on);
+  }
+
+  setMulticastInterface(address: string): number {
+    return this.#binding.setMulticastInterface(this.#handle, address);
+  }
+
+  setMembership(group: string, iface: string | undefined, join: boolean): number {
+    return this.#binding.setMembership(this.#handle, group, iface, join);
+  }
+
+  setSourceMembership(source: string, group: string, iface: string | undefined, join: boolean): number {
+    return this.#binding.setSourceMembership(this.#handle, source, group, iface, join);
+  }
+
+  setMulticastAll(on: boolean): number {
+    return this.#binding.setMulticastAll(this.#handle, on);
+  }
+
+  blockSource(source: string, group: string, iface: string | undefined, block: boolean): number {
+    return this.#binding.blockSource(this.#handle, source, group, iface, block);
+  }
+
+  setReceiveMetadata(flags: number): number {
+    this.#metadataFlags = flags;
+    return this.#binding.setRecvMetadata(this.#handle, flags);
+  }
+
+  bufferSize(size: number, recv: boolean): number {
+    return this.#binding.bufferSize(this.#handle, size, recv);
+  }
+
+  // ---- send ---------------------------------------------------------------
+
+  send(datagrams: readonly OutgoingDatagram[]): void {
+    for (const datagram of datagrams) {
+      let dest: Buffer | null = null;
+      if (datagram.ip !== undefined) {
+        const made = this.#destination(datagram.ip, datagram.port);
+        // An address the kernel can't take (from a custom lookup) fails alone.
+        if (typeof made === 'number') {
+          datagram.done(made);
+          continue;
+        }
+        dest = made;
+      }
+      this.#queue.push(datagram);
+      this.#payloads.push(datagram.chunks.length === 1 ? datagram.chunks[0]! : datagram.chunks);
+      this.#dests.push(dest);
+      this.#queuedBytes += datagram.bytes;
+    }
+    // Everything sent in this tick leaves together, in one sendmmsg.
+    if (!this.#flushScheduled && !this.#awaitingWritable && this.#queue.length > this.#head) {
+      this.#flushScheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  /** Hands the queue to the kernel until it is empty or the socket buffer is full. */
+  flush(): void {
+    this.#flushScheduled = false;
+    this.#awaitingWritable = false;
+    const queue = this.#queue;
+    const end = queue.length;
+    let start = this.#head;
+    while (start < end) {
+      const sent = this.#binding.send(this.#handle, this.#payloads, this.#dests, start, end);
+      if (sent > 0) this.counters.sendBatches += Math.ceil(sent / SENDMMSG_MAX);
+      for (let i = start; i < start + sent; i++) this.#settle(queue[i]!, 0);
+      start += sent;
+      if (start === end) break;
+      const errno = this.#status[0]!;
+      if (errno === UV_EAGAIN) {
+        this.#head = start;
+        this.#awaitingWritable = true;
+        this.#binding.awaitWritable(this.#handle);
+        return;
+      }
+      // The kernel refused this one datagram (EMSGSIZE, say): report it, go on.
+      this.#settle(queue[start]!, errno || UV_EINVAL);
+      start++;
+    }
+    this.#queue = [];
+    this.#payloads = [];
+    this.#dests = [];
+    this.#head = 0;
+  }
+
+  #settle(datagram: OutgoingDatagram, errno: number): void {
+    this.#queuedBytes -= datagram.bytes;
+    if (!errno) {
+      this.counters.datagramsSent++;
+      this.counters.bytesSent += datagram.bytes;
+    }
+    datagram.done(errno);
+  }
+
+  /** The helper's sockaddr for ip:port, cached; a negative errno when the address does not parse. */
+  #destination(ip: string, port: number): Buffer | number {
+    let byPort = this.#destinations.get(ip);
+    const cached = byPort?.get(port);
+    if (cached) return cached;
+    const made = this.#binding.sockaddr(this.#family, ip, port);
+    if (typeof made === 'number') return made;
+    if (this.#destinationCount >= DESTINATION_CACHE_LIMIT) {
+      this.#destinations.clear();
+      this.#destinationCount = 0;
+      byPort = undefined;
+    }
+    if (!byPort) this.#destinations.set(ip, (byPort = new Map()));
+    byPort.set(port, made);
+    this.#destinationCount++;
+    return made;
+  }
+
+  sendQueueCount(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  sendQueueSize(): number {
+    return this.#queuedBytes;
+  }
+
+  // ---- receive ------------------------------------------------------------
+
+  /** Called by the helper with one wake-up's datagrams. */
+  deliver(count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]): void {
+    if (count < 0) {
+      this.#events.onReceiveError(count);
+      return;
+    }
+    const meta = this.#meta;
+    const family = this.#family === 4 ? 'IPv4' : 'IPv6';
+    const withDestination = (this.#metadataFlags & METADATA_DESTINATION) !== 0;
+    const withTimestamp = (this.#metadataFlags & METADATA_TIMESTAMP) !== 0;
+    const buffers = new Array<Buffer>(count);
+    const rinfos = new Array<RemoteInfo>(count);
+    for (let i = 0; i < count; i++) {
+      const m = i * META_STRIDE;
+      const length = meta[m + 1]!;
+      buffers[i] = Buffer.from(data!, meta[m]!, length);
+      const rinfo: RemoteInfo = { address: addresses![i]!, family, port: meta[m + 2]!, size: length };
+      if (this.#metadataFlags) {
+        rinfo.truncated = (meta[m + 3]! & 1) !== 0;
+        if (withDestination) {
+          rinfo.destination = destinations?.[i];
+          rinfo.interfaceIndex = meta[m + 4]!;
+        }
+        if (withTimestamp) {
+          const seconds = BigInt(meta[m + 5]! >>> 0) + (BigInt(meta[m + 6]!) << 32n);
+          rinfo.timestamp = seconds * 1_000_000_000n + BigInt(meta[m + 7]!);
+        }
+      }
+      rinfos[i] = rinfo;
+    }
+    this.counters.kernelDrops = this.#status[1]! >>> 0;
+    this.#events.onDatagrams(buffers, rinfos);
+  }
+
+  recvStart(): number {
+    return this.#binding.recvStart(this.#handle);
+  }
+
+  recvStop(): number {
+    return this.#binding.recvStop(this.#handle);
+  }
+
+  ref(): void {
+    this.#referenced = true;
+    this.#binding.ref(this.#handle);
+  }
+
+  unref(): void {
+    this.#referenced = false;
+    this.#binding.unref(this.#handle);
+  }
+
+  hasRef(): boolean {
+    return this.#referenced;
+  }
+
+  close(): void {
+    // What the kernel takes now still goes (Node's sends are synchronous
+    // when the buffer has room); the rest is cancelled, as libuv does.
+    if (this.#queue.length > this.#head) this.flush();
+    const left = this.#queue.slice(this.#head);
+    this.#queue = [];
+    this.#payloads = [];
+    this.#dests = [];
+    this.#head = 0;
+    this.#binding.close(this.#handle);
+    for (const datagram of left) this.#settle(datagram, UV_ECANCELED);
+  }
+}
+

@@ -1,0 +1,244 @@
+// The portable backend: node:dgram underneath, for platforms or installs
+// without the native helper. One system call per datagram; the Linux-only
+// extras report themselves unsupported through `features`.
+import dgram from 'node:dgram';
+import type {
+  AddressInfo,
+  Backend,
+  BackendCounters,
+  BackendEvents,
+  BackendFeatures,
+  Family,
+  OutgoingDatagram,
+} from './backend.js';
+import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT } from './backend.js';
+
+const UV_EBADF = -9;
+const UV_ENOTSUP = -95;
+
+// node:dgram takes `reusePort` from Node 22.12 / 23.1 on.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const nodeHasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+
+const features: BackendFeatures = {
+  batching: false,
+  receiveMetadata: false,
+  kernelDrops: false,
+  multicastAll: false,
+  blockSource: false,
+  reusePort: nodeHasReusePort,
+};
+
+interface UdpHandle {
+  recvStart(): number;
+  recvStop(): number;
+}
+
+/** The errno a node:dgram call threw, so the Socket can rebuild Node's error with its own context. */
+function errnoOf(call: () => unknown): number {
+  try {
+    call();
+    return 0;
+  } catch (error) {
+    const { errno, info } = error as { errno?: number; info?: { errno: number } };
+    if (typeof errno === 'number') return errno;
+    if (info) return info.errno;
+    throw error;
+  }
+}
+
+export class PortableBackend implements Backend {
+  readonly name = 'portable';
+  readonly features = features;
+  readonly counters: BackendCounters = { datagramsSent: 0, bytesSent: 0, sendBatches: 0, kernelDrops: 0 };
+  readonly #family: Family;
+  readonly #events: BackendEvents;
+  #socket: dgram.Socket | undefined;
+  #referenced = true;
+
+  constructor(family: Family, events: BackendEvents) {
+    this.#family = family;
+    this.#events = events;
+  }
+
+  /** The node:dgram socket, made on first need, as libuv makes its descriptor. */
+  #ensureSocket(flags = 0): dgram.Socket {
+    if (this.#socket) return this.#socket;
+    const socket = dgram.createSocket({
+      type: this.#family === 4 ? 'udp4' : 'udp6',
+      reuseAddr: !!(flags & BIND_REUSEADDR),
+      ipv6Only: !!(flags & BIND_IPV6ONLY),
+      ...(flags & BIND_REUSEPORT ? { reusePort: true } : {}),
+    });
+    socket.on('message', (data, rinfo) => this.#events.onDatagrams([data], [rinfo]));
+    if (!this.#referenced) socket.unref();
+    this.#socket = socket;
+    return socket;
+  }
+
+  #withSocket(call: (socket: dgram.Socket) => unknown): number {
+    const socket = this.#socket;
+    return socket ? errnoOf(() => call(socket)) : UV_EBADF;
+  }
+
+  /** node:dgram's handle, for reading control only it offers (recvStart/recvStop). */
+  #handle(): UdpHandle | undefined {
+    const socket = this.#socket;
+    if (!socket) return undefined;
+    const stateSymbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+    return stateSymbol ? (socket as unknown as Record<symbol, { handle: UdpHandle | null }>)[stateSymbol]?.handle ?? undefined : undefined;
+  }
+
+  bind(ip: string, port: number, flags: number, done: (errno: number) => void): void {
+    const socket = this.#ensureSocket(flags);
+    const onError = (error: NodeJS.ErrnoException) => {
+      socket.removeListener('listening', onListening);
+      done(error.errno ?? UV_EBADF);
+    };
+    const onListening = () => {
+      socket.removeListener('error', onError);
+      socket.on('error', (error: NodeJS.ErrnoException) => this.#events.onReceiveError(error.errno ?? UV_EBADF));
+      done(0);
+    };
+    socket.once('error', onError);
+    socket.once('listening', onListening);
+    socket.bind({ address: ip, port, exclusive: true });
+  }
+
+  open(fd: number): void {
+    const socket = this.#ensureSocket();
+    socket.on('error', (error: NodeJS.ErrnoException) => this.#events.onReceiveError(error.errno ?? UV_EBADF));
+    socket.bind({ fd });
+  }
+
+  connect(ip: string, port: number, done: (errno: number) => void): void {
+    const socket = this.#socket;
+    if (!socket) return done(UV_EBADF);
+    socket.connect(port, ip, ((error?: NodeJS.ErrnoException) => done(error ? (error.errno ?? UV_EBADF) : 0)) as () => void);
+  }
+
+  disconnect(): number {
+    return this.#withSocket((socket) => socket.disconnect());
+  }
+
+  getsockname(out: AddressInfo): number {
+    return this.#withSocket((socket) => Object.assign(out, socket.address()));
+  }
+
+  getpeername(out: AddressInfo): number {
+    return this.#withSocket((socket) => Object.assign(out, socket.remoteAddress()));
+  }
+
+  setBroadcast(on: boolean): number {
+    return this.#withSocket((socket) => socket.setBroadcast(on));
+  }
+
+  setTTL(ttl: number): number {
+    return this.#withSocket((socket) => socket.setTTL(ttl));
+  }
+
+  setMulticastTTL(ttl: number): number {
+    return this.#withSocket((socket) => socket.setMulticastTTL(ttl));
+  }
+
+  setMulticastLoopback(on: boolean): number {
+    return this.#withSocket((socket) => socket.setMulticastLoopback(on));
+  }
+
+  setMulticastInterface(address: string): number {
+    return this.#withSocket((socket) => socket.setMulticastInterface(address));
+  }
+
+  setMembership(group: string, iface: string | undefined, join: boolean): number {
+    // libuv binds an unbound socket here; so does node:dgram underneath.
+    const socket = this.#ensureSocket();
+    return errnoOf(() => (join ? socket.addMembership(group, iface) : socket.dropMembership(group, iface)));
+  }
+
+  setSourceMembership(source: string, group: string, iface: string | undefined, join: boolean): number {
+    const socket = this.#ensureSocket();
+    return errnoOf(() =>
+      join
+        ? socket.addSourceSpecificMembership(source, group, iface)
+        : socket.dropSourceSpecificMembership(source, group, iface),
+    );
+  }
+
+  setMulticastAll(): number {
+    return UV_ENOTSUP;
+  }
+
+  blockSource(): number {
+    return UV_ENOTSUP;
+  }
+
+  setReceiveMetadata(): number {
+    return UV_ENOTSUP;
+  }
+
+  bufferSize(size: number, recv: boolean): number {
+    const socket = this.#socket;
+    if (!socket) return UV_EBADF;
+    let value = 0;
+    const errno = errnoOf(() => {
+      if (size === 0) value = recv ? socket.getRecvBufferSize() : socket.getSendBufferSize();
+      else if (recv) socket.setRecvBufferSize(size);
+      else socket.setSendBufferSize(size);
+    });
+    return errno || value;
+  }
+
+  send(datagrams: readonly OutgoingDatagram[]): void {
+    const socket = this.#socket;
+    for (const datagram of datagrams) {
+      if (!socket) {
+        datagram.done(UV_EBADF);
+        continue;
+      }
+      const done = (error: NodeJS.ErrnoException | null) => {
+        if (error) return datagram.done(error.errno ?? UV_EBADF);
+        this.counters.datagramsSent++;
+        this.counters.bytesSent += datagram.bytes;
+        this.counters.sendBatches++;
+        datagram.done(0);
+      };
+      if (datagram.ip === undefined) socket.send(datagram.chunks as Buffer[], done);
+      else socket.send(datagram.chunks as Buffer[], datagram.port, datagram.ip, done);
+    }
+  }
+
+  sendQueueCount(): number {
+    return this.#socket?.getSendQueueCount() ?? 0;
+  }
+
+  sendQueueSize(): number {
+    return this.#socket?.getSendQueueSize() ?? 0;
+  }
+
+  recvStart(): number {
+    return this.#handle()?.recvStart() ?? 0;
+  }
+
+  recvStop(): number {
+    return this.#handle()?.recvStop() ?? 0;
+  }
+
+  ref(): void {
+    this.#referenced = true;
+    this.#socket?.ref();
+  }
+
+  unref(): void {
+    this.#referenced = false;
+    this.#socket?.unref();
+  }
+
+  hasRef(): boolean {
+    return this.#referenced;
+  }
+
+  close(): void {
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+}

@@ -1,0 +1,858 @@
+// The Socket: node:dgram's state machine and semantics (lib/dgram.js), over
+// a backend that does the I/O. Node's order of events, errors and callbacks
+// is kept step for step; comments mark where and why udpkit adds to it.
+import { Buffer } from 'node:buffer';
+import dns from 'node:dns';
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { isArrayBufferView } from 'node:util/types';
+import {
+  BIND_IPV6ONLY,
+  BIND_REUSEADDR,
+  BIND_REUSEPORT,
+  METADATA_DESTINATION,
+  METADATA_TIMESTAMP,
+  type AddressInfo,
+  type Backend,
+  type BackendName,
+  type OutgoingDatagram,
+  type RemoteInfo,
+} from './backend.js';
+import { createBackend } from './backends.js';
+import {
+  bufferSizeError,
+  errnoException,
+  errors,
+  exceptionWithHostPort,
+  invalidArgType,
+  type ErrnoError,
+} from './errors.js';
+import {
+  isInt32,
+  validateAbortSignal,
+  validateFunction,
+  validateNumber,
+  validatePort,
+  validateString,
+} from './validators.js';
+
+export type SocketType = 'udp4' | 'udp6';
+
+export type LookupFunction = (
+  hostname: string,
+  family: number,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+) => void;
+
+export interface SocketOptions {
+  type: SocketType;
+  reuseAddr?: boolean | undefined;
+  /** `SO_REUSEPORT`: several sockets share one port, the kernel spreads datagrams over them. */
+  reusePort?: boolean | undefined;
+  ipv6Only?: boolean | undefined;
+  recvBufferSize?: number | undefined;
+  sendBufferSize?: number | undefined;
+  lookup?: LookupFunction | undefined;
+  signal?: AbortSignal | undefined;
+  /** udpkit: which backend does the I/O; default `UDPKIT_BACKEND`, else native when it loads. */
+  backend?: BackendName | undefined;
+  /** udpkit: per-datagram metadata on `rinfo` (native backend). */
+  receiveMetadata?: { destination?: boolean; timestamp?: boolean } | undefined;
+}
+
+export interface BindOptions {
+  port?: number | undefined;
+  address?: string | undefined;
+  exclusive?: boolean | undefined;
+  fd?: number | undefined;
+}
+
+/** A datagram for `sendMany`. */
+export interface OutgoingMessage {
+  data: string | NodeJS.ArrayBufferView;
+  /** Required on an unconnected socket; not allowed on a connected one. */
+  port?: number;
+  /** Host name or IP; default localhost, as for `send`. */
+  address?: string;
+}
+
+export interface SocketStats {
+  datagramsSent: number;
+  bytesSent: number;
+  datagramsReceived: number;
+  bytesReceived: number;
+  /** System calls that sent (one `sendmmsg` carries many datagrams). */
+  sendBatches: number;
+  /** Wake-ups that delivered datagrams (one `recvmmsg` carries many). */
+  receiveBatches: number;
+  /** Datagrams queued for room in the kernel's send buffer. */
+  sendQueueCount: number;
+  sendQueueSize: number;
+  /** Datagrams the kernel dropped because the receive buffer was full (`SO_RXQ_OVFL`). */
+  kernelDrops: number;
+}
+
+export type MessageListener = (msg: Buffer, rinfo: RemoteInfo) => void;
+export type SendCallback = (error: Error | null, bytes?: number) => void;
+
+const enum BindState {
+  Unbound,
+  Binding,
+  Bound,
+}
+
+const enum ConnectState {
+  Disconnected,
+  Connecting,
+  Connected,
+}
+
+const sendBufferTypes = ['Buffer', 'TypedArray', 'DataView', 'string'];
+
+export class Socket extends EventEmitter {
+  readonly type: SocketType;
+  #family: 4 | 6;
+  readonly #backend: Backend;
+  /** False once closed (Node sets its handle to null). */
+  #open = true;
+  #lookup: LookupFunction;
+  #receiving = false;
+  #paused = false;
+  #bindState = BindState.Unbound;
+  #connectState = ConnectState.Disconnected;
+  #queue: (() => void)[] | undefined;
+  #reuseAddr: boolean;
+  #reusePort: boolean;
+  #ipv6Only: boolean;
+  #recvBufferSize: number | undefined;
+  #sendBufferSize: number | undefined;
+  #metadataFlags: number;
+  #received = { datagrams: 0, bytes: 0, batches: 0 };
+
+  constructor(type: SocketType | SocketOptions, listener?: MessageListener) {
+    super();
+    let options: SocketOptions | undefined;
+    if (type !== null && typeof type === 'object') {
+      options = type;
+      type = options.type;
+    }
+    if (type !== 'udp4' && type !== 'udp6') throw errors.badType();
+    if (options?.lookup !== undefined) validateFunction(options.lookup, 'lookup');
+
+    this.type = type;
+    this.#family = type === 'udp4' ? 4 : 6;
+    this.#lookup = options?.lookup ?? (dns.lookup as LookupFunction);
+    this.#reuseAddr = !!options?.reuseAddr;
+    this.#reusePort = !!options?.reusePort;
+    this.#ipv6Only = !!options?.ipv6Only;
+    this.#recvBufferSize = options?.recvBufferSize;
+    this.#sendBufferSize = options?.sendBufferSize;
+    this.#metadataFlags =
+      (options?.receiveMetadata?.destination ? METADATA_DESTINATION : 0) |
+      (options?.receiveMetadata?.timestamp ? METADATA_TIMESTAMP : 0);
+
+    this.#backend = createBackend(options?.backend, this.#family, {
+      onDatagrams: (data, rinfos) => this.#onDatagrams(data, rinfos),
+      onReceiveError: (errno) => this.emit('error', errnoException(errno, 'recvmsg')),
+    });
+    if (this.#metadataFlags && !this.#backend.features.receiveMetadata) {
+      throw errors.unsupported('receiveMetadata', this.#backend.name);
+    }
+    if (this.#reusePort && !this.#backend.features.reusePort) {
+      throw errors.unsupported('reusePort', this.#backend.name);
+    }
+
+    if (typeof listener === 'function') this.on('message', listener);
+
+    if (options?.signal !== undefined) {
+      const { signal } = options;
+      validateAbortSignal(signal, 'options.signal');
+      const onAborted = () => {
+        if (this.#open) this.close();
+      };
+      if (signal.aborted) {
+        onAborted();
+      } else {
+        signal.addEventListener('abort', onAborted, { once: true });
+        this.once('close', () => signal.removeEventListener('abort', onAborted));
+      }
+    }
+  }
+
+  /** Which backend does the I/O: `'native'` (the C helper) or `'portable'` (node:dgram). */
+  get backend(): BackendName {
+    return this.#backend.name;
+  }
+
+  // ---- bind / connect -----------------------------------------------------
+
+  bind(port?: number, address?: string, callback?: () => void): this;
+  bind(port?: number, callback?: () => void): this;
+  bind(callback?: () => void): this;
+  bind(options: BindOptions, callback?: () => void): this;
+  bind(...args: unknown[]): this {
+    let port: unknown = args[0];
+    const address_ = args[1];
+    const backend = this.#healthCheck();
+
+    if (this.#bindState !== BindState.Unbound) throw errors.alreadyBound();
+    this.#bindState = BindState.Binding;
+
+    const cb = args.length > 0 && args[args.length - 1];
+    if (typeof cb === 'function') {
+      const removeListeners = () => {
+        this.removeListener('error', removeListeners);
+        this.removeListener('listening', onListening);
+      };
+      const onListening = () => {
+        removeListeners();
+        cb.call(this);
+      };
+      this.on('error', removeListeners);
+      this.on('listening', onListening);
+    }
+
+    if (port !== null && typeof port === 'object') {
+      const { fd } = port as BindOptions;
+      if (isInt32(fd) && fd > 0) {
+        // Adopting a descriptor is synchronous in Node, errors are thrown.
+        try {
+          backend.open(fd);
+        } catch (error) {
+          this.#bindState = BindState.Unbound;
+          throw error;
+        }
+        this.#startListening();
+        return this;
+      }
+    }
+
+    let address: unknown;
+    if (port !== null && typeof port === 'object') {
+      const options = port as BindOptions;
+      address = options.address || '';
+      port = options.port;
+    } else {
+      address = typeof address_ === 'function' ? '' : address_;
+    }
+    if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
+
+    this.#resolve(address as string, (err, ip) => {
+      if (err) {
+        this.#bindState = BindState.Unbound;
+        this.emit('error', err);
+        return;
+      }
+      if (!this.#open) return; // closed in the mean time
+
+      let flags = 0;
+      if (this.#reuseAddr) flags |= BIND_REUSEADDR;
+      if (this.#reusePort) flags |= BIND_REUSEPORT;
+      if (this.#ipv6Only) flags |= BIND_IPV6ONLY;
+
+      // Node passes the port through ToUint32 and keeps 16 bits.
+      const numericPort = (Number(port || 0) >>> 0) & 0xffff;
+      this.#backend.bind(ip, numericPort, flags, (errno) => {
+        if (!this.#open) return;
+        if (errno) {
+          this.#bindState = BindState.Unbound;
+          this.emit('error', exceptionWithHostPort(errno, 'bind', ip, port as number));
+          return;
+        }
+        this.#startListening();
+      });
+    });
+    return this;
+  }
+
+  #startListening(): void {
+    const backend = this.#backend;
+    if (this.#metadataFlags) backend.setReceiveMetadata(this.#metadataFlags);
+    // node:dgram underneath starts reading by itself: stop it if paused.
+    if (this.#paused) backend.recvStop();
+    else backend.recvStart();
+    this.#receiving = true;
+    this.#bindState = BindState.Bound;
+    if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, true);
+    if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, false);
+    this.emit('listening');
+  }
+
+  connect(port: number, address?: string, callback?: () => void): void;
+  connect(port: number, callback: () => void): void;
+  connect(port: unknown, address?: unknown, callback?: unknown): void {
+    port = validatePort(port, 'Port', false);
+    if (typeof address === 'function') {
+      callback = address;
+      address = '';
+    } else if (address === undefined) {
+      address = '';
+    }
+    validateString(address, 'address');
+
+    if (this.#connectState !== ConnectState.Disconnected) throw errors.isConnected();
+    this.#connectState = ConnectState.Connecting;
+    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
+
+    const connect = () => this.#connect(port as number, address as string, callback as (() => void) | undefined);
+    if (this.#bindState !== BindState.Bound) {
+      this.#enqueue(connect);
+      return;
+    }
+    connect();
+  }
+
+  #connect(port: number, address: string, callback: ((err?: Error) => void) | undefined): void {
+    if (callback) this.once('connect', callback);
+    this.#resolve(address, (err, ip) => {
+      if (!this.#open) return;
+      if (err) {
+        this.#afterConnect(err, callback);
+        return;
+      }
+      this.#backend.connect(ip, port, (errno) => {
+        if (!this.#open) return;
+        this.#afterConnect(errno ? exceptionWithHostPort(errno, 'connect', address, port) : null, callback);
+      });
+    });
+  }
+
+  #afterConnect(error: Error | null, callback: ((err?: Error) => void) | undefined): void {
+    if (error) {
+      this.#connectState = ConnectState.Disconnected;
+      process.nextTick(() => {
+        if (callback) {
+          this.removeListener('connect', callback);
+          callback(error);
+        } else {
+          this.emit('error', error);
+        }
+      });
+      return;
+    }
+    this.#connectState = ConnectState.Connected;
+    process.nextTick(() => this.emit('connect'));
+  }
+
+  disconnect(): void {
+    if (this.#connectState !== ConnectState.Connected) throw errors.notConnected();
+    const errno = this.#backend.disconnect();
+    if (errno) throw errnoException(errno, 'connect');
+    this.#connectState = ConnectState.Disconnected;
+  }
+
+  // ---- send ---------------------------------------------------------------
+
+  send(msg: string | NodeJS.ArrayBufferView | readonly unknown[], port?: number, address?: string, callback?: SendCallback): void;
+  send(msg: string | NodeJS.ArrayBufferView | readonly unknown[], port?: number, callback?: SendCallback): void;
+  send(msg: string | NodeJS.ArrayBufferView | readonly unknown[], callback?: SendCallback): void;
+  send(msg: string | NodeJS.ArrayBufferView, offset: number, length: number, port?: number, address?: string, callback?: SendCallback): void;
+  send(msg: string | NodeJS.ArrayBufferView, offset: number, length: number, port?: number, callback?: SendCallback): void;
+  send(msg: string | NodeJS.ArrayBufferView, offset: number, length: number, callback?: SendCallback): void;
+  send(buffer: unknown, offset?: unknown, length?: unknown, port?: unknown, address?: unknown, callback?: unknown): void {
+    let list: Buffer[] | null;
+    const connected = this.#connectState === ConnectState.Connected;
+    if (!connected) {
+      if (address || (port && typeof port !== 'function')) {
+        buffer = sliceBuffer(buffer, offset, length);
+      } else {
+        callback = port;
+        port = offset;
+        address = length;
+      }
+    } else {
+      if (typeof length === 'number') {
+        buffer = sliceBuffer(buffer, offset, length);
+        if (typeof port === 'function') {
+          callback = port;
+          port = null;
+        } else {
+          callback = address;
+        }
+      } else {
+        callback = offset;
+      }
+      if (port || address) throw errors.isConnected();
+    }
+
+    if (!Array.isArray(buffer)) {
+      if (typeof buffer === 'string') list = [Buffer.from(buffer)];
+      else if (!isArrayBufferView(buffer)) throw invalidArgType('buffer', sendBufferTypes, buffer);
+      else list = [toBuffer(buffer)];
+    } else if (!(list = fixBufferList(buffer))) {
+      throw invalidArgType('buffer list arguments', sendBufferTypes, buffer);
+    }
+
+    if (!connected) port = validatePort(port, 'Port', false);
+
+    if (typeof callback !== 'function') callback = undefined;
+    if (typeof address === 'function') {
+      callback = address;
+      address = undefined;
+    } else if (address != null) {
+      validateString(address, 'address');
+    }
+
+    this.#healthCheck();
+    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
+    if (list.length === 0) list.push(Buffer.alloc(0));
+
+    this.#sendList(list, port as number, address as string | undefined, callback as SendCallback | undefined);
+  }
+
+  #sendList(list: Buffer[], port: number, address: string | undefined, callback: SendCallback | undefined): void {
+    if (this.#bindState !== BindState.Bound) {
+      this.#enqueue(() => this.#sendList(list, port, address, callback));
+      return;
+    }
+    if (this.#connectState === ConnectState.Connected) {
+      this.#doSend(null, undefined, list, address, port, callback);
+    } else {
+      this.#resolve(address, (err, ip) => this.#doSend(err, ip, list, address, port, callback));
+    }
+  }
+
+  #doSend(
+    error: Error | null,
+    ip: string | undefined,
+    list: Buffer[],
+    address: string | undefined,
+    port: number,
+    callback: SendCallback | undefined,
+  ): void {
+    if (error) {
+      if (callback) process.nextTick(callback, error);
+      else process.nextTick(() => this.emit('error', error));
+      return;
+    }
+    if (!this.#open) return;
+
+    let bytes = 0;
+    for (const chunk of list) bytes += chunk.length;
+    this.#backend.send([
+      {
+        chunks: list,
+        ip,
+        port,
+        bytes,
+        // Without a callback Node drops send errors silently; so do we.
+        done: callback
+          ? (errno) => {
+              if (errno) process.nextTick(callback, exceptionWithHostPort(errno, 'send', address, port));
+              else process.nextTick(callback, null, bytes);
+            }
+          : ignore,
+      },
+    ]);
+  }
+
+  /**
+   * Sends many datagrams, one `sendmmsg(2)` per up to 1024 on the native
+   * backend. Destinations may differ; host names are resolved once each.
+   * `callback(err, sentCount)` runs when every datagram was handed to the
+   * kernel or refused: a datagram the kernel refuses (say, larger than
+   * 65507 bytes) is skipped, the others still go, and `err` is the first
+   * such error with `sentCount` the number that went.
+   */
+  sendMany(messages: readonly OutgoingMessage[], callback?: (error: Error | null, sent: number) => void): void {
+    if (!Array.isArray(messages)) throw invalidArgType('messages', 'Array', messages);
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    const connected = this.#connectState === ConnectState.Connected;
+    const prepared = messages.map((message, i) => prepareMessage(message, i, connected));
+
+    this.#healthCheck();
+    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
+    this.#sendPrepared(prepared, callback);
+  }
+
+  #sendPrepared(prepared: PreparedMessage[], callback: ((error: Error | null, sent: number) => void) | undefined): void {
+    if (this.#bindState !== BindState.Bound) {
+      this.#enqueue(() => this.#sendPrepared(prepared, callback));
+      return;
+    }
+    let firstError: Error | null = null;
+    let sent = 0;
+    let pending = prepared.length;
+    const finish = () => {
+      if (--pending === 0 && callback) process.nextTick(callback, firstError, sent);
+    };
+    if (pending === 0) {
+      if (callback) process.nextTick(callback, null, 0);
+      return;
+    }
+
+    const connected = this.#connectState === ConnectState.Connected;
+    const resolveAll = (done: (ips: Map<string | undefined, string>) => void) => {
+      const ips = new Map<string | undefined, string>();
+      if (connected) return done(ips);
+      const names = [...new Set(prepared.map((m) => m.address))];
+      let left = names.length;
+      for (const name of names) {
+        this.#resolve(name, (err, ip) => {
+          if (err) firstError ??= err;
+          else ips.set(name, ip);
+          if (--left === 0) done(ips);
+        });
+      }
+    };
+
+    resolveAll((ips) => {
+      if (!this.#open) return;
+      const datagrams: OutgoingDatagram[] = [];
+      for (const message of prepared) {
+        const ip = connected ? undefined : ips.get(message.address);
+        if (!connected && ip === undefined) {
+          finish(); // its host name did not resolve: firstError holds why
+          continue;
+        }
+        datagrams.push({
+          chunks: [message.data],
+          ip,
+          port: message.port,
+          bytes: message.data.length,
+          done: (errno) => {
+            if (errno) firstError ??= exceptionWithHostPort(errno, 'send', message.address, message.port);
+            else sent++;
+            finish();
+          },
+        });
+      }
+      this.#backend.send(datagrams);
+    });
+  }
+
+  // ---- close --------------------------------------------------------------
+
+  close(callback?: () => void): this {
+    if (typeof callback === 'function') this.on('close', callback);
+    if (this.#queue !== undefined) {
+      this.#queue.push(() => this.close());
+      return this;
+    }
+    const backend = this.#healthCheck();
+    this.#stopReceiving();
+    backend.close();
+    this.#open = false;
+    process.nextTick(() => this.emit('close'));
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#open) return;
+    await new Promise<void>((resolve) => this.close(resolve));
+  }
+
+  // ---- addresses ----------------------------------------------------------
+
+  address(): AddressInfo {
+    const backend = this.#healthCheck();
+    const out = {} as AddressInfo;
+    const errno = backend.getsockname(out);
+    if (errno) throw errnoException(errno, 'getsockname');
+    return out;
+  }
+
+  remoteAddress(): AddressInfo {
+    const backend = this.#healthCheck();
+    if (this.#connectState !== ConnectState.Connected) throw errors.notConnected();
+    const out = {} as AddressInfo;
+    const errno = backend.getpeername(out);
+    if (errno) throw errnoException(errno, 'getpeername');
+    return out;
+  }
+
+  // ---- options ------------------------------------------------------------
+
+  setBroadcast(flag: boolean): void {
+    this.#check(this.#healthCheck().setBroadcast(!!flag), 'setBroadcast');
+  }
+
+  setTTL(ttl: number): number {
+    validateNumber(ttl, 'ttl');
+    this.#check(this.#healthCheck().setTTL(ttl), 'setTTL');
+    return ttl;
+  }
+
+  setMulticastTTL(ttl: number): number {
+    validateNumber(ttl, 'ttl');
+    this.#check(this.#healthCheck().setMulticastTTL(ttl), 'setMulticastTTL');
+    return ttl;
+  }
+
+  setMulticastLoopback(flag: boolean): boolean {
+    this.#check(this.#healthCheck().setMulticastLoopback(!!flag), 'setMulticastLoopback');
+    return flag;
+  }
+
+  setMulticastInterface(interfaceAddress: string): void {
+    const backend = this.#healthCheck();
+    validateString(interfaceAddress, 'interfaceAddress');
+    this.#check(backend.setMulticastInterface(interfaceAddress), 'setMulticastInterface');
+  }
+
+  addMembership(multicastAddress: string, interfaceAddress?: string): void {
+    this.#membership(multicastAddress, interfaceAddress, true);
+  }
+
+  dropMembership(multicastAddress: string, interfaceAddress?: string): void {
+    this.#membership(multicastAddress, interfaceAddress, false);
+  }
+
+  #membership(group: string, iface: string | undefined, join: boolean): void {
+    const backend = this.#healthCheck();
+    if (!group) throw errors.missingArgs('multicastAddress');
+    const errno = backend.setMembership(String(group), iface === undefined ? undefined : String(iface), join);
+    this.#check(errno, join ? 'addMembership' : 'dropMembership');
+  }
+
+  addSourceSpecificMembership(sourceAddress: string, groupAddress: string, interfaceAddress?: string): void {
+    this.#sourceMembership(sourceAddress, groupAddress, interfaceAddress, true);
+  }
+
+  dropSourceSpecificMembership(sourceAddress: string, groupAddress: string, interfaceAddress?: string): void {
+    this.#sourceMembership(sourceAddress, groupAddress, interfaceAddress, false);
+  }
+
+  #sourceMembership(source: string, group: string, iface: string | undefined, join: boolean): void {
+    const backend = this.#healthCheck();
+    validateString(source, 'sourceAddress');
+    validateString(group, 'groupAddress');
+    const errno = backend.setSourceMembership(source, group, iface === undefined ? undefined : String(iface), join);
+    this.#check(errno, join ? 'addSourceSpecificMembership' : 'dropSourceSpecificMembership');
+  }
+
+  /**
+   * udpkit: receive only the groups this socket joined (`false`), instead of
+   * every group any socket on the host joined on the bound port (`true`,
+   * the kernel's default). `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL`.
+   */
+  setMulticastAll(flag: boolean): void {
+    const backend = this.#healthCheck();
+    if (!backend.features.multicastAll) throw errors.unsupported('setMulticastAll', backend.name);
+    this.#check(backend.setMulticastAll(!!flag), 'setMulticastAll');
+  }
+
+  /** udpkit: stop receiving `sourceAddress`'s datagrams to a joined any-source group (`MCAST_BLOCK_SOURCE`). */
+  blockSource(sourceAddress: string, groupAddress: string, interfaceAddress?: string): void {
+    this.#blockSource(sourceAddress, groupAddress, interfaceAddress, true);
+  }
+
+  /** udpkit: undo `blockSource` (`MCAST_UNBLOCK_SOURCE`). */
+  unblockSource(sourceAddress: string, groupAddress: string, interfaceAddress?: string): void {
+    this.#blockSource(sourceAddress, groupAddress, interfaceAddress, false);
+  }
+
+  #blockSource(source: string, group: string, iface: string | undefined, block: boolean): void {
+    const backend = this.#healthCheck();
+    validateString(source, 'sourceAddress');
+    validateString(group, 'groupAddress');
+    if (iface !== undefined) validateString(iface, 'interfaceAddress');
+    if (!backend.features.blockSource) throw errors.unsupported('blockSource', backend.name);
+    this.#check(backend.blockSource(source, group, iface, block), block ? 'blockSource' : 'unblockSource');
+  }
+
+  setRecvBufferSize(size: number): void {
+    this.#bufferSize(size, true);
+  }
+
+  setSendBufferSize(size: number): void {
+    this.#bufferSize(size, false);
+  }
+
+  getRecvBufferSize(): number {
+    return this.#bufferSize(0, true);
+  }
+
+  getSendBufferSize(): number {
+    return this.#bufferSize(0, false);
+  }
+
+  #bufferSize(size: number, recv: boolean): number {
+    if (size >>> 0 !== size) throw errors.badBufferSize();
+    const result = this.#healthCheck().bufferSize(size, recv);
+    if (result < 0) throw bufferSizeError(result, recv);
+    return result;
+  }
+
+  /** Bytes waiting for room in the kernel's send buffer. */
+  getSendQueueSize(): number {
+    return this.#healthCheck().sendQueueSize();
+  }
+
+  /** Datagrams waiting for room in the kernel's send buffer. */
+  getSendQueueCount(): number {
+    return this.#healthCheck().sendQueueCount();
+  }
+
+  ref(): this {
+    if (this.#open) this.#backend.ref();
+    return this;
+  }
+
+  unref(): this {
+    if (this.#open) this.#backend.unref();
+    return this;
+  }
+
+  // ---- flow control and counters (udpkit) -------------------------------
+
+  /**
+   * Stops reading from the kernel: datagrams wait in the socket's receive
+   * buffer (and past its size, the kernel drops them and counts them in
+   * `stats().kernelDrops`) instead of growing the heap.
+   */
+  pause(): this {
+    if (!this.#paused) {
+      this.#paused = true;
+      if (this.#receiving) this.#backend.recvStop();
+    }
+    return this;
+  }
+
+  /** Starts reading again; what the kernel held is delivered. */
+  resume(): this {
+    if (this.#paused) {
+      this.#paused = false;
+      if (this.#receiving) this.#backend.recvStart();
+    }
+    return this;
+  }
+
+  isPaused(): boolean {
+    return this.#paused;
+  }
+
+  stats(): SocketStats {
+    const { counters } = this.#backend;
+    const open = this.#open;
+    return {
+      datagramsSent: counters.datagramsSent,
+      bytesSent: counters.bytesSent,
+      datagramsReceived: this.#received.datagrams,
+      bytesReceived: this.#received.bytes,
+      sendBatches: counters.sendBatches,
+      receiveBatches: this.#received.batches,
+      sendQueueCount: open ? this.#backend.sendQueueCount() : 0,
+      sendQueueSize: open ? this.#backend.sendQueueSize() : 0,
+      kernelDrops: counters.kernelDrops,
+    };
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  #onDatagrams(data: Buffer[], rinfos: RemoteInfo[]): void {
+    const received = this.#received;
+    received.batches++;
+    received.datagrams += data.length;
+    for (const chunk of data) received.bytes += chunk.length;
+    // The batch first, for consumers that take it whole; then Node's event.
+    this.emit('messages', data, rinfos);
+    if (this.listenerCount('message') === 0) return;
+    for (let i = 0; i < data.length; i++) {
+      // Node never emits 'message' after close(), even mid-batch.
+      if (!this.#open) return;
+      this.emit('message', data[i], rinfos[i]);
+    }
+  }
+
+  #resolve(address: string | undefined, callback: (err: Error | null, ip: string) => void): void {
+    const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
+    if (this.#lookup === dns.lookup && isIP(host) !== 0) {
+      // What dns.lookup does for an IP literal, without its option parsing.
+      process.nextTick(callback, null, host);
+      return;
+    }
+    this.#lookup(host, this.#family, (err, ip) => callback(err, ip));
+  }
+
+  #enqueue(work: () => void): void {
+    if (this.#queue === undefined) {
+      this.#queue = [];
+      const onListenError = () => {
+        this.removeListener('listening', onListenSuccess);
+        this.#queue = undefined;
+      };
+      const onListenSuccess = () => {
+        this.removeListener(EventEmitter.errorMonitor, onListenError);
+        const queue = this.#queue!;
+        this.#queue = undefined;
+        for (const entry of queue) entry();
+      };
+      this.once(EventEmitter.errorMonitor, onListenError);
+      this.once('listening', onListenSuccess);
+    }
+    this.#queue.push(work);
+  }
+
+  #stopReceiving(): void {
+    if (!this.#receiving) return;
+    this.#backend.recvStop();
+    this.#receiving = false;
+  }
+
+  #healthCheck(): Backend {
+    if (!this.#open) throw errors.notRunning();
+    return this.#backend;
+  }
+
+  #check(errno: number, syscall: string): void {
+    if (errno) throw errnoException(errno, syscall);
+  }
+}
+
+function ignore(): void {}
+
+interface PreparedMessage {
+  data: Buffer;
+  port: number;
+  address: string | undefined;
+}
+
+function prepareMessage(message: OutgoingMessage, index: number, connected: boolean): PreparedMessage {
+  if (message === null || typeof message !== 'object') {
+    throw invalidArgType(`messages[${index}]`, 'Object', message);
+  }
+  const { data, port, address } = message;
+  let buffer: Buffer;
+  if (typeof data === 'string') buffer = Buffer.from(data);
+  else if (isArrayBufferView(data)) buffer = toBuffer(data);
+  else throw invalidArgType(`messages[${index}].data`, sendBufferTypes, data);
+
+  if (connected) {
+    if (port || address) throw errors.isConnected();
+    return { data: buffer, port: 0, address: undefined };
+  }
+  const validPort = validatePort(port, `messages[${index}].port`, false);
+  if (address != null) validateString(address, `messages[${index}].address`);
+  return { data: buffer, port: validPort, address: address ?? undefined };
+}
+
+function toBuffer(view: NodeJS.ArrayBufferView): Buffer {
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+function sliceBuffer(buffer: unknown, offset: unknown, length: unknown): Buffer {
+  let view: NodeJS.ArrayBufferView;
+  if (typeof buffer === 'string') view = Buffer.from(buffer);
+  else if (!isArrayBufferView(buffer)) throw invalidArgType('buffer', sendBufferTypes, buffer);
+  else view = buffer;
+
+  const start = (offset as number) >>> 0;
+  const size = (length as number) >>> 0;
+  if (start > view.byteLength) throw errors.bufferOutOfBounds('offset');
+  if (start + size > view.byteLength) throw errors.bufferOutOfBounds('length');
+  return Buffer.from(view.buffer, view.byteOffset + start, size);
+}
+
+function fixBufferList(list: readonly unknown[]): Buffer[] | null {
+  const fixed = new Array<Buffer>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (typeof item === 'string') fixed[i] = Buffer.from(item);
+    else if (!isArrayBufferView(item)) return null;
+    else fixed[i] = Buffer.from(item.buffer, item.byteOffset, item.byteLength);
+  }
+  return fixed;
+}
+
+export type { ErrnoError };
