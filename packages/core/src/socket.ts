@@ -93,7 +93,17 @@ export interface SocketStats {
 }
 
 export type MessageListener = (msg: Buffer, rinfo: RemoteInfo) => void;
-export type SendCallback = (error: Error | null, bytes?: number) => void;
+
+/** The events of a Socket: node:dgram's, plus `'messages'` (one per receive batch). */
+export interface SocketEventMap {
+  close: [];
+  connect: [];
+  error: [error: Error];
+  listening: [];
+  message: [msg: Buffer, rinfo: RemoteInfo];
+  messages: [msgs: Buffer[], rinfos: RemoteInfo[]];
+}
+export type SendCallback = (error: Error | null, bytes: number) => void;
 
 const enum BindState {
   Unbound,
@@ -109,7 +119,7 @@ const enum ConnectState {
 
 const sendBufferTypes = ['Buffer', 'TypedArray', 'DataView', 'string'];
 
-export class Socket extends EventEmitter {
+export class Socket extends EventEmitter<SocketEventMap> {
   readonly type: SocketType;
   #family: 4 | 6;
   readonly #backend: Backend;
@@ -751,7 +761,7 @@ export class Socket extends EventEmitter {
     for (let i = 0; i < data.length; i++) {
       // Node never emits 'message' after close(), even mid-batch.
       if (!this.#open) return;
-      this.emit('message', data[i], rinfos[i]);
+      this.emit('message', data[i]!, rinfos[i]!);
     }
   }
 
@@ -773,12 +783,12 @@ export class Socket extends EventEmitter {
         this.#queue = undefined;
       };
       const onListenSuccess = () => {
-        this.removeListener(EventEmitter.errorMonitor, onListenError);
+        (this as EventEmitter).removeListener(EventEmitter.errorMonitor, onListenError);
         const queue = this.#queue!;
         this.#queue = undefined;
         for (const entry of queue) entry();
       };
-      this.once(EventEmitter.errorMonitor, onListenError);
+      (this as EventEmitter).once(EventEmitter.errorMonitor, onListenError);
       this.once('listening', onListenSuccess);
     }
     this.#queue.push(work);

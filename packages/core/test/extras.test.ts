@@ -329,7 +329,7 @@ describe('receive metadata', () => {
       const before = BigInt(Date.now()) * 1_000_000n;
       const received = collect(receiver, 1);
       sender.send('meta', receiver.address().port, loopback);
-      const [{ rinfo }] = await received;
+      const { rinfo } = (await received)[0]!;
       const after = BigInt(Date.now() + 1) * 1_000_000n;
       const loIndex = Number(readFileSync('/sys/class/net/lo/ifindex', 'utf8'));
       expect(rinfo).toMatchObject({ address: loopback, destination: loopback, interfaceIndex: loIndex, truncated: false, size: 4 });
@@ -343,7 +343,7 @@ describe('receive metadata', () => {
     const sender = await socket();
     const received = collect(receiver, 1);
     sender.send('plain', receiver.address().port, '127.0.0.1');
-    const [{ rinfo }] = await received;
+    const { rinfo } = (await received)[0]!;
     expect(Object.keys(rinfo).sort()).toEqual(['address', 'family', 'port', 'size']);
   });
 
