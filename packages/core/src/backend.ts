@@ -8,12 +8,8 @@ export type Family = 4 | 6;
 
 /** What a backend can do beyond node:dgram. */
 export interface BackendFeatures {
-  /** Many datagrams per system call (`sendmmsg` / `recvmmsg`). */
-  readonly batching: boolean;
   /** `IP_PKTINFO` / `SO_TIMESTAMPNS` receive metadata. */
   readonly receiveMetadata: boolean;
-  /** `SO_RXQ_OVFL`: datagrams the kernel dropped for lack of buffer. */
-  readonly kernelDrops: boolean;
   /** `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL`. */
   readonly multicastAll: boolean;
   /** `MCAST_BLOCK_SOURCE` / `MCAST_UNBLOCK_SOURCE`. */
@@ -122,7 +118,6 @@ export interface Backend {
 
   ref(): void;
   unref(): void;
-  hasRef(): boolean;
   /** Sends what is queued as far as the kernel takes it now, then closes. */
   close(): void;
 }

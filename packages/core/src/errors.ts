@@ -32,7 +32,8 @@ const classRegExp = /^([A-Z][a-z0-9]*)+$/;
 /** Node's `determineSpecificType`, used in argument error messages. */
 export function describeValue(value: unknown): string {
   if (value == null) return `${value}`;
-  if (typeof value === 'function' && value.name) return `function ${value.name}`;
+  // Node prints every function this way, even an anonymous one ("function ").
+  if (typeof value === 'function') return `function ${value.name}`;
   if (typeof value === 'object') {
     const name = (value as { constructor?: { name?: string } }).constructor?.name;
     if (name) return `an instance of ${name}`;
@@ -107,6 +108,14 @@ export const errors = {
   missingArgs: (name: string) => nodeError(TypeError, 'ERR_MISSING_ARGS', `The "${name}" argument must be specified`),
   notConnected: () => nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected'),
   notRunning: () => nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running'),
+  outOfRange: (name: string, range: string, value: unknown) => {
+    // Big integers get Node's numeric separators: "1_099_511_627_776".
+    const received =
+      Number.isInteger(value) && Math.abs(value as number) > 2 ** 32
+        ? String(value).replace(/(\d)(?=(\d{3})+$)/g, '$1_')
+        : inspect(value);
+    return nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${received}`);
+  },
   /** udpkit's own: the native backend was asked for but its helper did not load. */
   nativeUnavailable: (cause: Error) => {
     const error = nodeError(Error, 'ERR_UDPKIT_NATIVE_UNAVAILABLE', `The native backend could not be loaded: ${cause.message}`);
@@ -130,7 +139,7 @@ export interface ErrnoError extends Error {
   errno: number;
   code: string;
   syscall: string;
-  address?: string;
+  address?: string | undefined;
   port?: number;
 }
 
@@ -159,7 +168,9 @@ export function exceptionWithHostPort(
   error.errno = errno;
   error.code = code;
   error.syscall = syscall;
-  if (address) error.address = address;
+  // Node always sets `address` (even to undefined: a connected send's
+  // error has the key), and `port` only when there is one.
+  error.address = address;
   if (port) error.port = port;
   return error;
 }

@@ -98,9 +98,7 @@ function onWritable(this: Handle): void {
 }
 
 const features: BackendFeatures = {
-  batching: true,
   receiveMetadata: true,
-  kernelDrops: true,
   multicastAll: true,
   blockSource: true,
   reusePort: true,
@@ -117,7 +115,6 @@ export class NativeBackend implements Backend {
   readonly #meta = new Int32Array(MAX_BATCH * META_STRIDE);
   readonly #status = new Int32Array(4);
   #metadataFlags = 0;
-  #referenced = true;
   /** Datagrams not yet accepted by the kernel, oldest first, from `#head`; with their payloads and sockaddrs. */
   #queue: OutgoingDatagram[] = [];
   #payloads: (Buffer | readonly Buffer[])[] = [];
@@ -345,17 +342,11 @@ export class NativeBackend implements Backend {
   }
 
   ref(): void {
-    this.#referenced = true;
     this.#binding.ref(this.#handle);
   }
 
   unref(): void {
-    this.#referenced = false;
     this.#binding.unref(this.#handle);
-  }
-
-  hasRef(): boolean {
-    return this.#referenced;
   }
 
   close(): void {

@@ -2,6 +2,7 @@
 // without the native helper. One system call per datagram; the Linux-only
 // extras report themselves unsupported through `features`.
 import dgram from 'node:dgram';
+import { isIP } from 'node:net';
 import type {
   AddressInfo,
   Backend,
@@ -14,6 +15,7 @@ import type {
 import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT } from './backend.js';
 
 const UV_EBADF = -9;
+const UV_EINVAL = -22;
 const UV_ENOTSUP = -95;
 
 // node:dgram takes `reusePort` from Node 22.12 / 23.1 on.
@@ -21,9 +23,7 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const nodeHasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 
 const features: BackendFeatures = {
-  batching: false,
   receiveMetadata: false,
-  kernelDrops: false,
   multicastAll: false,
   blockSource: false,
   reusePort: nodeHasReusePort,
@@ -32,6 +32,12 @@ const features: BackendFeatures = {
 interface UdpHandle {
   recvStart(): number;
   recvStop(): number;
+}
+
+// node:dgram calls its lookup as (address, family, callback); @types/node
+// declares dns.lookup's signature instead, hence the cast where it is used.
+function resolved(ip: string, family: number, callback: (err: null, address: string, family: number) => void): void {
+  callback(null, ip, family);
 }
 
 /** The errno a node:dgram call threw, so the Socket can rebuild Node's error with its own context. */
@@ -69,6 +75,10 @@ export class PortableBackend implements Backend {
       reuseAddr: !!(flags & BIND_REUSEADDR),
       ipv6Only: !!(flags & BIND_IPV6ONLY),
       ...(flags & BIND_REUSEPORT ? { reusePort: true } : {}),
+      // The Socket above already resolved every address: answering at once
+      // keeps bind/connect/send as synchronous as Node's own handle calls
+      // (no extra tick, no DNS query for a string that is not an IP).
+      lookup: resolved as unknown as dgram.SocketOptions['lookup'],
     });
     socket.on('message', (data, rinfo) => this.#events.onDatagrams([data], [rinfo]));
     if (!this.#referenced) socket.unref();
@@ -114,7 +124,20 @@ export class PortableBackend implements Backend {
   connect(ip: string, port: number, done: (errno: number) => void): void {
     const socket = this.#socket;
     if (!socket) return done(UV_EBADF);
-    socket.connect(port, ip, ((error?: NodeJS.ErrnoException) => done(error ? (error.errno ?? UV_EBADF) : 0)) as () => void);
+    let reported = false;
+    socket.connect(port, ip, ((error?: NodeJS.ErrnoException) => {
+      if (!reported) done(error ? (error.errno ?? UV_EBADF) : 0);
+    }) as () => void);
+    // With the `resolved` lookup, connect(2) has already happened: report a
+    // success now, as Node's own handle does, not a tick later. (A failure
+    // still comes a tick later, through the callback.)
+    try {
+      socket.remoteAddress();
+    } catch {
+      return; // not connected: the callback brings the error
+    }
+    reported = true;
+    done(0);
   }
 
   disconnect(): number {
@@ -146,6 +169,9 @@ export class PortableBackend implements Backend {
   }
 
   setMulticastInterface(address: string): number {
+    // libuv parses the address before it touches the descriptor, so a bad
+    // one is EINVAL even before bind.
+    if (!this.#socket && isIP(address) === 0) return UV_EINVAL;
     return this.#withSocket((socket) => socket.setMulticastInterface(address));
   }
 
@@ -231,10 +257,6 @@ export class PortableBackend implements Backend {
   unref(): void {
     this.#referenced = false;
     this.#socket?.unref();
-  }
-
-  hasRef(): boolean {
-    return this.#referenced;
   }
 
   close(): void {

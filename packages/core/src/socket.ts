@@ -5,6 +5,7 @@ import { Buffer } from 'node:buffer';
 import dns from 'node:dns';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { isArrayBufferView } from 'node:util/types';
 import {
   BIND_IPV6ONLY,
@@ -34,6 +35,7 @@ import {
   validateNumber,
   validatePort,
   validateString,
+  validateUint32,
 } from './validators.js';
 
 export type SocketType = 'udp4' | 'udp6';
@@ -145,9 +147,12 @@ export class Socket extends EventEmitter<SocketEventMap> {
     if (type !== null && typeof type === 'object') {
       options = type;
       type = options.type;
+      // Node's order: buffer sizes (when truthy), then lookup, then the type.
+      if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
+      if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
     }
-    if (type !== 'udp4' && type !== 'udp6') throw errors.badType();
     if (options?.lookup !== undefined) validateFunction(options.lookup, 'lookup');
+    if (type !== 'udp4' && type !== 'udp6') throw errors.badType();
 
     this.type = type;
     this.#family = type === 'udp4' ? 4 : 6;
@@ -225,13 +230,10 @@ export class Socket extends EventEmitter<SocketEventMap> {
     if (port !== null && typeof port === 'object') {
       const { fd } = port as BindOptions;
       if (isInt32(fd) && fd > 0) {
-        // Adopting a descriptor is synchronous in Node, errors are thrown.
-        try {
-          backend.open(fd);
-        } catch (error) {
-          this.#bindState = BindState.Unbound;
-          throw error;
-        }
+        // Adopting a descriptor is synchronous in Node, errors are thrown,
+        // and Node leaves the socket "binding" after one: a later bind()
+        // throws ERR_SOCKET_ALREADY_BOUND. Kept as is.
+        backend.open(fd);
         this.#startListening();
         return this;
       }
@@ -248,12 +250,12 @@ export class Socket extends EventEmitter<SocketEventMap> {
     if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
 
     this.#resolve(address as string, (err, ip) => {
+      if (!this.#open) return; // closed in the mean time: not even a lookup error is reported
       if (err) {
         this.#bindState = BindState.Unbound;
         this.emit('error', err);
         return;
       }
-      if (!this.#open) return; // closed in the mean time
 
       let flags = 0;
       if (this.#reuseAddr) flags |= BIND_REUSEADDR;
@@ -301,6 +303,9 @@ export class Socket extends EventEmitter<SocketEventMap> {
     validateString(address, 'address');
 
     if (this.#connectState !== ConnectState.Disconnected) throw errors.isConnected();
+    // Node's closed socket fails here from bind()'s health check, or, if it
+    // had been bound, with a TypeError from its null handle: "Not running" for both.
+    this.#healthCheck();
     this.#connectState = ConnectState.Connecting;
     if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
 
@@ -320,17 +325,23 @@ export class Socket extends EventEmitter<SocketEventMap> {
         this.#afterConnect(err, callback);
         return;
       }
+      // Node's connect(2) is synchronous and its outcome comes a tick later;
+      // a backend that answers later has already spent that tick.
+      let insideConnect = true;
       this.#backend.connect(ip, port, (errno) => {
         if (!this.#open) return;
-        this.#afterConnect(errno ? exceptionWithHostPort(errno, 'connect', address, port) : null, callback);
+        const error = errno ? exceptionWithHostPort(errno, 'connect', address, port) : null;
+        this.#afterConnect(error, callback, insideConnect);
       });
+      insideConnect = false;
     });
   }
 
-  #afterConnect(error: Error | null, callback: ((err?: Error) => void) | undefined): void {
+  #afterConnect(error: Error | null, callback: ((err?: Error) => void) | undefined, defer = true): void {
+    const later = (fn: () => void) => (defer ? process.nextTick(fn) : fn());
     if (error) {
       this.#connectState = ConnectState.Disconnected;
-      process.nextTick(() => {
+      later(() => {
         if (callback) {
           this.removeListener('connect', callback);
           callback(error);
@@ -341,12 +352,14 @@ export class Socket extends EventEmitter<SocketEventMap> {
       return;
     }
     this.#connectState = ConnectState.Connected;
-    process.nextTick(() => this.emit('connect'));
+    later(() => this.emit('connect'));
   }
 
   disconnect(): void {
     if (this.#connectState !== ConnectState.Connected) throw errors.notConnected();
-    const errno = this.#backend.disconnect();
+    // Node has no health check here (a closed socket throws a TypeError from
+    // its null handle); udpkit says "Not running", as everywhere else.
+    const errno = this.#healthCheck().disconnect();
     if (errno) throw errnoException(errno, 'connect');
     this.#connectState = ConnectState.Disconnected;
   }
@@ -373,11 +386,11 @@ export class Socket extends EventEmitter<SocketEventMap> {
     } else {
       if (typeof length === 'number') {
         buffer = sliceBuffer(buffer, offset, length);
+        // Only a function in the port position is taken as the callback;
+        // otherwise the callback stays the sixth argument, as in Node.
         if (typeof port === 'function') {
           callback = port;
           port = null;
-        } else {
-          callback = address;
         }
       } else {
         callback = offset;
@@ -439,6 +452,29 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
     let bytes = 0;
     for (const chunk of list) bytes += chunk.length;
+    // Node calls back a tick after a send that finished inside the system
+    // call, and directly from libuv when it finished later. So: a tick is
+    // reserved now; a result in by then is reported in it, a later one at
+    // once. This keeps callbacks in Node's order against 'connect' and
+    // other ticks, also when the native backend sends a batch a tick later.
+    let result: unknown[] | undefined;
+    let tickPassed = false;
+    const report = (...args: [error: Error] | [error: null, bytes: number]) => {
+      if (tickPassed) (callback as (...a: unknown[]) => void)(...args);
+      else result = args;
+    };
+    if (callback) {
+      process.nextTick(() => {
+        tickPassed = true;
+        if (result) (callback as (...a: unknown[]) => void)(...result);
+      });
+    }
+    // libuv refuses an addressed send on a connected socket: a send issued
+    // while connect() was pending and resolved after it.
+    if (ip !== undefined && this.#connectState === ConnectState.Connected) {
+      if (callback) report(exceptionWithHostPort(-osConstants.errno.EISCONN, 'send', address, port));
+      return;
+    }
     this.#backend.send([
       {
         chunks: list,
@@ -448,8 +484,8 @@ export class Socket extends EventEmitter<SocketEventMap> {
         // Without a callback Node drops send errors silently; so do we.
         done: callback
           ? (errno) => {
-              if (errno) process.nextTick(callback, exceptionWithHostPort(errno, 'send', address, port));
-              else process.nextTick(callback, null, bytes);
+              if (errno) report(exceptionWithHostPort(errno, 'send', address, port));
+              else report(null, bytes);
             }
           : ignore,
       },
@@ -579,13 +615,14 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
   setTTL(ttl: number): number {
     validateNumber(ttl, 'ttl');
-    this.#check(this.#healthCheck().setTTL(ttl), 'setTTL');
+    // Node's handle takes the value through ToInt32: 1.5 sets 1, NaN sets 0.
+    this.#check(this.#healthCheck().setTTL(ttl | 0), 'setTTL');
     return ttl;
   }
 
   setMulticastTTL(ttl: number): number {
     validateNumber(ttl, 'ttl');
-    this.#check(this.#healthCheck().setMulticastTTL(ttl), 'setMulticastTTL');
+    this.#check(this.#healthCheck().setMulticastTTL(ttl | 0), 'setMulticastTTL');
     return ttl;
   }
 
@@ -611,7 +648,8 @@ export class Socket extends EventEmitter<SocketEventMap> {
   #membership(group: string, iface: string | undefined, join: boolean): void {
     const backend = this.#healthCheck();
     if (!group) throw errors.missingArgs('multicastAddress');
-    const errno = backend.setMembership(String(group), iface === undefined ? undefined : String(iface), join);
+    // Node takes null like undefined: no interface, the kernel picks one.
+    const errno = backend.setMembership(String(group), iface == null ? undefined : String(iface), join);
     this.#check(errno, join ? 'addMembership' : 'dropMembership');
   }
 
@@ -627,7 +665,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
     const backend = this.#healthCheck();
     validateString(source, 'sourceAddress');
     validateString(group, 'groupAddress');
-    const errno = backend.setSourceMembership(source, group, iface === undefined ? undefined : String(iface), join);
+    const errno = backend.setSourceMembership(source, group, iface == null ? undefined : String(iface), join);
     this.#check(errno, join ? 'addSourceSpecificMembership' : 'dropSourceSpecificMembership');
   }
 

@@ -22,6 +22,12 @@ export function validateNumber(value: unknown, name: string): asserts value is n
   if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
 }
 
+export function validateUint32(value: unknown, name: string): asserts value is number {
+  validateNumber(value, name);
+  if (!Number.isInteger(value)) throw errors.outOfRange(name, 'an integer', value);
+  if (value < 0 || value > 4_294_967_295) throw errors.outOfRange(name, '>= 0 && <= 4294967295', value);
+}
+
 export function validateFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
   if (typeof value !== 'function') throw invalidArgType(name, 'Function', value);
 }
@@ -33,5 +39,5 @@ export function validateAbortSignal(value: unknown, name: string): asserts value
 }
 
 export function isInt32(value: unknown): value is number {
-  return value === (value as number | 0);
+  return value === ((value as number) | 0);
 }
