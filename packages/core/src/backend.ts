@@ -52,18 +52,8 @@ export interface RemoteInfo extends ReceiveMetadata {
   size: number;
 }
 
-/** One datagram on its way out. */
-export interface OutgoingDatagram {
-  /** The chunks, gathered into one datagram. */
-  readonly chunks: readonly Buffer[];
-  /** Destination IP (already resolved); undefined on a connected socket. */
-  readonly ip: string | undefined;
-  readonly port: number;
-  /** Total length of `chunks`. */
-  readonly bytes: number;
-  /** Called once: with the negative errno, or 0 when the kernel accepted it. */
-  readonly done: (errno: number) => void;
-}
+/** Called once per queued datagram: errno 0 when the kernel took it, else why not; `tag` as given to `send`. */
+export type SendDone = (errno: number, tag: number) => void;
 
 /** What a backend reports upward. */
 export interface BackendEvents {
@@ -107,8 +97,12 @@ export interface Backend {
   /** `size` 0 reads; otherwise sets. Returns the kernel's value or a negative errno. */
   bufferSize(size: number, recv: boolean): number;
 
-  /** Queues datagrams; each one's `done` runs once the kernel took it or refused it. */
-  send(datagrams: readonly OutgoingDatagram[]): void;
+  /**
+   * Queues one datagram, its chunks gathered into one; `ip` is resolved
+   * already, undefined on a connected socket. Datagrams leave in the order
+   * queued; `done(errno, tag)` runs once the kernel took or refused it.
+   */
+  send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void;
   /** Datagrams and bytes waiting for room in the kernel's send buffer. */
   sendQueueCount(): number;
   sendQueueSize(): number;

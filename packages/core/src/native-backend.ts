@@ -14,7 +14,7 @@ import type {
   BackendEvents,
   BackendFeatures,
   Family,
-  OutgoingDatagram,
+  SendDone,
   RemoteInfo,
 } from './backend.js';
 import { METADATA_DESTINATION, METADATA_TIMESTAMP } from './backend.js';
@@ -42,7 +42,7 @@ interface Binding {
   bufferSize(h: Handle, size: number, recv: boolean): number;
   setRecvMetadata(h: Handle, flags: number): number;
   sockaddr(family: Family, ip: string, port: number): Buffer | number;
-  send(h: Handle, datagrams: (Buffer | readonly Buffer[])[], dests: (Buffer | null)[] | null, start: number, end: number): number;
+  send(h: Handle, slab: Buffer, offsets: Uint32Array, destSlots: Int32Array, destTable: Buffer, start: number, end: number): number;
   awaitWritable(h: Handle): void;
   recvStart(h: Handle): number;
   recvStop(h: Handle): number;
@@ -60,6 +60,10 @@ const UV_EAGAIN = -11;
 const UV_ECANCELED = -125;
 const UV_EINVAL = -22;
 const SENDMMSG_MAX = 1024;
+/** sizeof(struct sockaddr_in6): one slot of the destination table. */
+const SOCKADDR_SIZE = 28;
+const INITIAL_SLAB = 64 * 1024;
+const MAX_IDLE_SLAB = 4 * 1024 * 1024;
 /** Cached destination sockaddrs per socket; cleared past this many. */
 const DESTINATION_CACHE_LIMIT = 4096;
 
@@ -115,10 +119,17 @@ export class NativeBackend implements Backend {
   readonly #meta = new Int32Array(MAX_BATCH * META_STRIDE);
   readonly #status = new Int32Array(4);
   #metadataFlags = 0;
-  /** Datagrams not yet accepted by the kernel, oldest first, from `#head`; with their payloads and sockaddrs. */
-  #queue: OutgoingDatagram[] = [];
-  #payloads: (Buffer | readonly Buffer[])[] = [];
-  #dests: (Buffer | null)[] = [];
+  /** The send queue, packed (see send()): datagrams [#head, #count) wait for the kernel. */
+  #slab = Buffer.allocUnsafe(INITIAL_SLAB);
+  #offsets = new Uint32Array(SENDMMSG_MAX + 1);
+  #destSlots = new Int32Array(SENDMMSG_MAX);
+  #destTable = Buffer.alloc(SOCKADDR_SIZE * 16);
+  #slots = new Map<Buffer, number>();
+  #lastDest: Buffer | undefined;
+  #lastSlot = -1;
+  #dones: (SendDone | undefined)[] = [];
+  #tags: number[] = [];
+  #count = 0;
   #head = 0;
   #queuedBytes = 0;
   #flushScheduled = false;
@@ -207,26 +218,44 @@ export class NativeBackend implements Backend {
   }
 
   // ---- send ---------------------------------------------------------------
+  //
+  // Queued datagrams are packed for the helper: payloads back to back in
+  // one slab, datagram i at slab[offsets[i], offsets[i + 1]), its
+  // destination a slot of the sockaddr table (-1: connected). One call then
+  // hands the helper a whole batch without a JavaScript object per datagram.
 
-  send(datagrams: readonly OutgoingDatagram[]): void {
-    for (const datagram of datagrams) {
-      let dest: Buffer | null = null;
-      if (datagram.ip !== undefined) {
-        const made = this.#destination(datagram.ip, datagram.port);
-        // An address the kernel can't take (from a custom lookup) fails alone.
-        if (typeof made === 'number') {
-          datagram.done(made);
-          continue;
-        }
-        dest = made;
-      }
-      this.#queue.push(datagram);
-      this.#payloads.push(datagram.chunks.length === 1 ? datagram.chunks[0]! : datagram.chunks);
-      this.#dests.push(dest);
-      this.#queuedBytes += datagram.bytes;
+  send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void {
+    let slot = -1;
+    if (ip !== undefined) {
+      const dest = this.#destination(ip, port);
+      // An address the kernel can't take (from a custom lookup) fails alone.
+      if (typeof dest === 'number') return done(dest, tag);
+      slot = this.#slotOf(dest);
     }
+    const index = this.#count;
+    const start = this.#offsets[index]!;
+    let end = start;
+    if (Buffer.isBuffer(chunks)) {
+      end += chunks.length;
+      this.#reserve(index + 1, end);
+      this.#slab.set(chunks, start);
+    } else {
+      for (const chunk of chunks) end += chunk.length;
+      this.#reserve(index + 1, end);
+      let at = start;
+      for (const chunk of chunks) {
+        this.#slab.set(chunk, at);
+        at += chunk.length;
+      }
+    }
+    this.#offsets[index + 1] = end;
+    this.#destSlots[index] = slot;
+    this.#dones[index] = done;
+    this.#tags[index] = tag;
+    this.#count = index + 1;
+    this.#queuedBytes += end - start;
     // Everything sent in this tick leaves together, in one sendmmsg.
-    if (!this.#flushScheduled && !this.#awaitingWritable && this.#queue.length > this.#head) {
+    if (!this.#flushScheduled && !this.#awaitingWritable) {
       this.#flushScheduled = true;
       process.nextTick(() => this.flush());
     }
@@ -236,39 +265,84 @@ export class NativeBackend implements Backend {
   flush(): void {
     this.#flushScheduled = false;
     this.#awaitingWritable = false;
-    const queue = this.#queue;
-    const end = queue.length;
-    let start = this.#head;
-    while (start < end) {
-      const sent = this.#binding.send(this.#handle, this.#payloads, this.#dests, start, end);
-      if (sent > 0) this.counters.sendBatches += Math.ceil(sent / SENDMMSG_MAX);
-      for (let i = start; i < start + sent; i++) this.#settle(queue[i]!, 0);
-      start += sent;
-      if (start === end) break;
+    // `#head` moves before any callback runs: a callback may send or close.
+    while (this.#head < this.#count) {
+      const start = this.#head;
+      const end = this.#count;
+      const sent = this.#binding.send(this.#handle, this.#slab, this.#offsets, this.#destSlots, this.#destTable, start, end);
       const errno = this.#status[0]!;
-      if (errno === UV_EAGAIN) {
-        this.#head = start;
+      const refused = sent < end - start && errno !== UV_EAGAIN;
+      this.#head = start + sent + (refused ? 1 : 0);
+      if (sent > 0) this.counters.sendBatches += Math.ceil(sent / SENDMMSG_MAX);
+      for (let i = start; i < start + sent; i++) this.#settle(i, 0);
+      // The kernel refused this one datagram (EMSGSIZE, say): report it, go on.
+      if (refused) this.#settle(start + sent, errno || UV_EINVAL);
+      else if (sent < end - start) {
         this.#awaitingWritable = true;
         this.#binding.awaitWritable(this.#handle);
         return;
       }
-      // The kernel refused this one datagram (EMSGSIZE, say): report it, go on.
-      this.#settle(queue[start]!, errno || UV_EINVAL);
-      start++;
     }
-    this.#queue = [];
-    this.#payloads = [];
-    this.#dests = [];
-    this.#head = 0;
+    this.#clearQueue();
   }
 
-  #settle(datagram: OutgoingDatagram, errno: number): void {
-    this.#queuedBytes -= datagram.bytes;
+  #settle(index: number, errno: number): void {
+    const bytes = this.#offsets[index + 1]! - this.#offsets[index]!;
+    this.#queuedBytes -= bytes;
     if (!errno) {
       this.counters.datagramsSent++;
-      this.counters.bytesSent += datagram.bytes;
+      this.counters.bytesSent += bytes;
     }
-    datagram.done(errno);
+    const done = this.#dones[index]!;
+    this.#dones[index] = undefined;
+    done(errno, this.#tags[index]!);
+  }
+
+  /** Makes room for `count` datagrams and `bytes` of payload, keeping what is queued. */
+  #reserve(count: number, bytes: number): void {
+    if (count >= this.#offsets.length) {
+      const offsets = new Uint32Array(this.#offsets.length * 2);
+      offsets.set(this.#offsets);
+      this.#offsets = offsets;
+      const slots = new Int32Array(this.#destSlots.length * 2);
+      slots.set(this.#destSlots);
+      this.#destSlots = slots;
+    }
+    if (bytes > this.#slab.length) {
+      const slab = Buffer.allocUnsafe(Math.max(bytes, this.#slab.length * 2));
+      this.#slab.copy(slab, 0, 0, this.#offsets[this.#count]!);
+      this.#slab = slab;
+    }
+  }
+
+  /** The slot of `dest` in the sockaddr table of the queued datagrams. */
+  #slotOf(dest: Buffer): number {
+    if (dest === this.#lastDest) return this.#lastSlot;
+    let slot = this.#slots.get(dest);
+    if (slot === undefined) {
+      slot = this.#slots.size;
+      if ((slot + 1) * SOCKADDR_SIZE > this.#destTable.length) {
+        const table = Buffer.alloc(this.#destTable.length * 2);
+        this.#destTable.copy(table);
+        this.#destTable = table;
+      }
+      dest.copy(this.#destTable, slot * SOCKADDR_SIZE);
+      this.#slots.set(dest, slot);
+    }
+    this.#lastDest = dest;
+    this.#lastSlot = slot;
+    return slot;
+  }
+
+  /** Empties the queue; a slab grown by a backlog goes back to its first size. */
+  #clearQueue(): void {
+    this.#count = 0;
+    this.#head = 0;
+    this.#dones = [];
+    this.#tags = [];
+    this.#slots.clear();
+    this.#lastDest = undefined;
+    if (this.#slab.length > MAX_IDLE_SLAB) this.#slab = Buffer.allocUnsafe(INITIAL_SLAB);
   }
 
   /** The helper's sockaddr for ip:port, cached; a negative errno when the address does not parse. */
@@ -290,7 +364,7 @@ export class NativeBackend implements Backend {
   }
 
   sendQueueCount(): number {
-    return this.#queue.length - this.#head;
+    return this.#count - this.#head;
   }
 
   sendQueueSize(): number {
@@ -352,14 +426,14 @@ export class NativeBackend implements Backend {
   close(): void {
     // What the kernel takes now still goes (Node's sends are synchronous
     // when the buffer has room); the rest is cancelled, as libuv does.
-    if (this.#queue.length > this.#head) this.flush();
-    const left = this.#queue.slice(this.#head);
-    this.#queue = [];
-    this.#payloads = [];
-    this.#dests = [];
-    this.#head = 0;
+    if (this.#head < this.#count) this.flush();
+    const start = this.#head;
+    const end = this.#count;
+    this.#head = end;
     this.#binding.close(this.#handle);
-    for (const datagram of left) this.#settle(datagram, UV_ECANCELED);
+    for (let i = start; i < end; i++) this.#settle(i, UV_ECANCELED);
+    this.#clearQueue();
   }
+
 }
 

@@ -10,7 +10,7 @@ import type {
   BackendEvents,
   BackendFeatures,
   Family,
-  OutgoingDatagram,
+  SendDone,
 } from './backend.js';
 import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT } from './backend.js';
 
@@ -214,23 +214,19 @@ export class PortableBackend implements Backend {
     return errno || value;
   }
 
-  send(datagrams: readonly OutgoingDatagram[]): void {
+  send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void {
     const socket = this.#socket;
-    for (const datagram of datagrams) {
-      if (!socket) {
-        datagram.done(UV_EBADF);
-        continue;
-      }
-      const done = (error: NodeJS.ErrnoException | null) => {
-        if (error) return datagram.done(error.errno ?? UV_EBADF);
-        this.counters.datagramsSent++;
-        this.counters.bytesSent += datagram.bytes;
-        this.counters.sendBatches++;
-        datagram.done(0);
-      };
-      if (datagram.ip === undefined) socket.send(datagram.chunks as Buffer[], done);
-      else socket.send(datagram.chunks as Buffer[], datagram.port, datagram.ip, done);
-    }
+    if (!socket) return done(UV_EBADF, tag);
+    const list = chunks as Buffer | Buffer[];
+    const onSent = (error: NodeJS.ErrnoException | null, bytes: number) => {
+      if (error) return done(error.errno ?? UV_EBADF, tag);
+      this.counters.datagramsSent++;
+      this.counters.bytesSent += bytes;
+      this.counters.sendBatches++;
+      done(0, tag);
+    };
+    if (ip === undefined) socket.send(list, onSent);
+    else socket.send(list, port, ip, onSent);
   }
 
   sendQueueCount(): number {

@@ -5,7 +5,6 @@ import { Buffer } from 'node:buffer';
 import dns from 'node:dns';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { constants as osConstants } from 'node:os';
 import { isArrayBufferView } from 'node:util/types';
 import {
   BIND_IPV6ONLY,
@@ -16,7 +15,6 @@ import {
   type AddressInfo,
   type Backend,
   type BackendName,
-  type OutgoingDatagram,
   type RemoteInfo,
 } from './backend.js';
 import { createBackend } from './backends.js';
@@ -450,46 +448,38 @@ export class Socket extends EventEmitter<SocketEventMap> {
     }
     if (!this.#open) return;
 
-    let bytes = 0;
-    for (const chunk of list) bytes += chunk.length;
+    // libuv refuses an addressed send on a connected socket: a send issued
+    // while connect() was pending and resolved after it.
+    const errno = ip !== undefined && this.#connectState === ConnectState.Connected ? UV_EISCONN : 0;
+    if (!callback) {
+      // Without a callback Node drops send errors silently; so do we.
+      if (!errno) this.#backend.send(list, ip, port, ignore, 0);
+      return;
+    }
+
     // Node calls back a tick after a send that finished inside the system
     // call, and directly from libuv when it finished later. So: a tick is
     // reserved now; a result in by then is reported in it, a later one at
     // once. This keeps callbacks in Node's order against 'connect' and
     // other ticks, also when the native backend sends a batch a tick later.
-    let result: unknown[] | undefined;
+    let settled = false;
     let tickPassed = false;
-    const report = (...args: [error: Error] | [error: null, bytes: number]) => {
-      if (tickPassed) (callback as (...a: unknown[]) => void)(...args);
-      else result = args;
+    let failure: Error | undefined;
+    let bytes = 0;
+    // Node passes only the error when there is one: callback(err), not (err, undefined).
+    const deliver = () => (failure ? (callback as (error: Error) => void)(failure) : callback(null, bytes));
+    const report = (errno: number) => {
+      settled = true;
+      if (errno) failure = exceptionWithHostPort(errno, 'send', address, port);
+      else for (const chunk of list) bytes += chunk.length;
+      if (tickPassed) deliver();
     };
-    if (callback) {
-      process.nextTick(() => {
-        tickPassed = true;
-        if (result) (callback as (...a: unknown[]) => void)(...result);
-      });
-    }
-    // libuv refuses an addressed send on a connected socket: a send issued
-    // while connect() was pending and resolved after it.
-    if (ip !== undefined && this.#connectState === ConnectState.Connected) {
-      if (callback) report(exceptionWithHostPort(-osConstants.errno.EISCONN, 'send', address, port));
-      return;
-    }
-    this.#backend.send([
-      {
-        chunks: list,
-        ip,
-        port,
-        bytes,
-        // Without a callback Node drops send errors silently; so do we.
-        done: callback
-          ? (errno) => {
-              if (errno) report(exceptionWithHostPort(errno, 'send', address, port));
-              else report(null, bytes);
-            }
-          : ignore,
-      },
-    ]);
+    process.nextTick(() => {
+      tickPassed = true;
+      if (settled) deliver();
+    });
+    if (errno) report(errno);
+    else this.#backend.send(list, ip, port, report, 0);
   }
 
   /**
@@ -503,68 +493,60 @@ export class Socket extends EventEmitter<SocketEventMap> {
   sendMany(messages: readonly OutgoingMessage[], callback?: (error: Error | null, sent: number) => void): void {
     if (!Array.isArray(messages)) throw invalidArgType('messages', 'Array', messages);
     if (callback !== undefined) validateFunction(callback, 'callback');
-    const connected = this.#connectState === ConnectState.Connected;
-    const prepared = messages.map((message, i) => prepareMessage(message, i, connected));
+    const batch = prepareBatch(messages, this.#connectState === ConnectState.Connected);
 
     this.#healthCheck();
     if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
-    this.#sendPrepared(prepared, callback);
+    this.#sendBatch(batch, callback);
   }
 
-  #sendPrepared(prepared: PreparedMessage[], callback: ((error: Error | null, sent: number) => void) | undefined): void {
+  #sendBatch(batch: MessageBatch, callback: ((error: Error | null, sent: number) => void) | undefined): void {
     if (this.#bindState !== BindState.Bound) {
-      this.#enqueue(() => this.#sendPrepared(prepared, callback));
+      this.#enqueue(() => this.#sendBatch(batch, callback));
       return;
     }
+    const { data, ports, addresses } = batch;
     let firstError: Error | null = null;
     let sent = 0;
-    let pending = prepared.length;
+    let pending = data.length;
     const finish = () => {
       if (--pending === 0 && callback) process.nextTick(callback, firstError, sent);
+    };
+    // One closure for the whole batch: the backend hands back the index.
+    const done = (errno: number, i: number) => {
+      if (errno) firstError ??= exceptionWithHostPort(errno, 'send', addresses[i], ports[i]);
+      else sent++;
+      finish();
     };
     if (pending === 0) {
       if (callback) process.nextTick(callback, null, 0);
       return;
     }
 
-    const connected = this.#connectState === ConnectState.Connected;
-    const resolveAll = (done: (ips: Map<string | undefined, string>) => void) => {
-      const ips = new Map<string | undefined, string>();
-      if (connected) return done(ips);
-      const names = [...new Set(prepared.map((m) => m.address))];
-      let left = names.length;
-      for (const name of names) {
-        this.#resolve(name, (err, ip) => {
-          if (err) firstError ??= err;
-          else ips.set(name, ip);
-          if (--left === 0) done(ips);
-        });
+    const sendAll = (ips: Map<string | undefined, string> | undefined) => {
+      if (!this.#open) return;
+      for (let i = 0; i < data.length; i++) {
+        const ip = ips?.get(addresses[i]);
+        if (ips && ip === undefined) finish(); // its host name did not resolve: firstError says why
+        else this.#backend.send(data[i]!, ip, ports[i]!, done, i);
       }
     };
+    if (this.#connectState === ConnectState.Connected) {
+      sendAll(undefined);
+      return;
+    }
 
-    resolveAll((ips) => {
-      if (!this.#open) return;
-      const datagrams: OutgoingDatagram[] = [];
-      for (const message of prepared) {
-        const ip = connected ? undefined : ips.get(message.address);
-        if (!connected && ip === undefined) {
-          finish(); // its host name did not resolve: firstError holds why
-          continue;
-        }
-        datagrams.push({
-          chunks: [message.data],
-          ip,
-          port: message.port,
-          bytes: message.data.length,
-          done: (errno) => {
-            if (errno) firstError ??= exceptionWithHostPort(errno, 'send', message.address, message.port);
-            else sent++;
-            finish();
-          },
-        });
-      }
-      this.#backend.send(datagrams);
-    });
+    // Each distinct host name is resolved once.
+    const ips = new Map<string | undefined, string>();
+    const names = new Set(addresses);
+    let unresolved = names.size;
+    for (const name of names) {
+      this.#resolve(name, (err, ip) => {
+        if (err) firstError ??= err;
+        else ips.set(name, ip);
+        if (--unresolved === 0) sendAll(ips);
+      });
+    }
   }
 
   // ---- close --------------------------------------------------------------
@@ -850,29 +832,39 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
 function ignore(): void {}
 
-interface PreparedMessage {
-  data: Buffer;
-  port: number;
-  address: string | undefined;
+const UV_EISCONN = -106;
+
+/** sendMany's messages, validated and copied out of the caller's objects. */
+interface MessageBatch {
+  data: Buffer[];
+  ports: number[];
+  addresses: (string | undefined)[];
 }
 
-function prepareMessage(message: OutgoingMessage, index: number, connected: boolean): PreparedMessage {
-  if (message === null || typeof message !== 'object') {
-    throw invalidArgType(`messages[${index}]`, 'Object', message);
-  }
-  const { data, port, address } = message;
-  let buffer: Buffer;
-  if (typeof data === 'string') buffer = Buffer.from(data);
-  else if (isArrayBufferView(data)) buffer = toBuffer(data);
-  else throw invalidArgType(`messages[${index}].data`, sendBufferTypes, data);
+function prepareBatch(messages: readonly OutgoingMessage[], connected: boolean): MessageBatch {
+  const count = messages.length;
+  const batch: MessageBatch = { data: new Array(count), ports: new Array(count), addresses: new Array(count) };
+  for (let i = 0; i < count; i++) {
+    const message = messages[i];
+    if (message === null || typeof message !== 'object') throw invalidArgType(`messages[${i}]`, 'Object', message);
+    const { data, port, address } = message;
+    if (Buffer.isBuffer(data)) batch.data[i] = data;
+    else if (typeof data === 'string') batch.data[i] = Buffer.from(data);
+    else if (isArrayBufferView(data)) batch.data[i] = toBuffer(data);
+    else throw invalidArgType(`messages[${i}].data`, sendBufferTypes, data);
 
-  if (connected) {
-    if (port || address) throw errors.isConnected();
-    return { data: buffer, port: 0, address: undefined };
+    if (connected) {
+      if (port || address) throw errors.isConnected();
+      batch.ports[i] = 0;
+      continue;
+    }
+    // The common case first: the error's name is built only when needed.
+    const isPort = typeof port === 'number' && port > 0 && port <= 0xffff && port === Math.floor(port);
+    batch.ports[i] = isPort ? port : validatePort(port, `messages[${i}].port`, false);
+    if (address != null && typeof address !== 'string') throw invalidArgType(`messages[${i}].address`, 'string', address);
+    batch.addresses[i] = address ?? undefined;
   }
-  const validPort = validatePort(port, `messages[${index}].port`, false);
-  if (address != null) validateString(address, `messages[${index}].address`);
-  return { data: buffer, port: validPort, address: address ?? undefined };
+  return batch;
 }
 
 function toBuffer(view: NodeJS.ArrayBufferView): Buffer {

@@ -1,0 +1,1377 @@
+/* udpkit.c: the native helper of @udpkit/core.
+ *
+ * UDP sockets owned by C, polled with a uv_poll_t on Node's loop, written
+ * with sendmmsg(2) and read with recvmmsg(2).  The JavaScript interface is
+ * described in BINDING.md.  System call failures are returned as -errno;
+ * wrong arguments throw.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RECV_BATCH 64     /* datagrams per recvmmsg, also MAX_BATCH of BINDING.md */
+#define RECV_SLOT 65536   /* bytes per datagram: any UDP payload fits */
+#define RECV_CTRL 128     /* ancillary data per datagram */
+#define SEND_BATCH 1024   /* datagrams per sendmmsg (UIO_MAXIOV) */
+#define META_STRIDE 8
+#define STATUS_LEN 4
+
+#define BIND_V6ONLY 1     /* the UV_UDP_* bits */
+#define BIND_REUSEADDR 4
+#define BIND_REUSEPORT 8
+
+#define META_DEST 1
+#define META_TIME 2
+
+#define ADDR_MAX (INET6_ADDRSTRLEN + IF_NAMESIZE + 2)
+
+typedef struct {
+  struct mmsghdr msgs[RECV_BATCH];
+  struct iovec iov[RECV_BATCH];
+  struct sockaddr_storage names[RECV_BATCH];
+  union {
+    char buf[RECV_CTRL];
+    struct cmsghdr align;
+  } ctrl[RECV_BATCH];
+  char slab[RECV_BATCH][RECV_SLOT];
+} recv_buf;
+
+typedef struct {
+  struct mmsghdr msgs[SEND_BATCH];
+  struct iovec iov[SEND_BATCH];
+} send_buf;
+
+typedef struct udpkit udpkit;
+
+/* Separate from udpkit: it lives until its close callback, which may come
+ * after the handle's finalizer. */
+typedef struct {
+  uv_poll_t poll;
+  napi_async_cleanup_hook_handle hook;
+  udpkit* h; /* NULL once the handle has let go */
+} poller;
+
+struct udpkit {
+  napi_env env;
+  uv_loop_t* loop;
+  int fd;
+  int family;
+  int closed;
+  int events;   /* UV_READABLE | UV_WRITABLE wanted */
+  int unref;
+  int meta_flags;
+  int strong;   /* self is a strong reference while polling */
+  poller* poller;
+  recv_buf* rb;
+  send_buf* sb;
+  napi_ref self;
+  napi_ref meta;
+  napi_ref status;
+  napi_async_context actx;
+};
+
+typedef struct {
+  int family;
+  uint32_t scope;
+  unsigned char addr[16];
+  napi_value str;
+} addr_cache;
+
+static const napi_type_tag handle_tag = {
+  0x7564706b69742d68ULL, 0x616e646c652d7631ULL
+};
+
+/* ---- argument helpers: each throws and returns 0 on a wrong type ---- */
+
+static napi_value fail(napi_env env) {
+  const napi_extended_error_info* info = NULL;
+  const char* msg = "udpkit: N-API call failed";
+  bool pending = false;
+
+  if (napi_get_last_error_info(env, &info) == napi_ok && info &&
+      info->error_message)
+    msg = info->error_message;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
+    napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+#define TRY(call)                              \
+  do {                                         \
+    if ((call) != napi_ok) return fail(env);   \
+  } while (0)
+
+#define ARGS(n)                                                     \
+  napi_value argv[n];                                               \
+  size_t argc = n;                                                  \
+  TRY(napi_get_cb_info(env, info, &argc, argv, NULL, NULL))
+
+static napi_value type_error(napi_env env, const char* msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+static int is_type(napi_env env, napi_value v, napi_valuetype want) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == want;
+}
+
+static udpkit* get_handle(napi_env env, napi_value v) {
+  bool ok = false;
+  void* h = NULL;
+
+  if (!is_type(env, v, napi_object) ||
+      napi_check_object_type_tag(env, v, &handle_tag, &ok) != napi_ok || !ok ||
+      napi_unwrap(env, v, &h) != napi_ok || h == NULL) {
+    type_error(env, "udpkit: not a udpkit handle");
+    return NULL;
+  }
+  return h;
+}
+
+static int get_number(napi_env env, napi_value v, const char* what, double* out) {
+  char msg[64];
+
+  if (is_type(env, v, napi_number) && napi_get_value_double(env, v, out) == napi_ok)
+    return 1;
+  snprintf(msg, sizeof msg, "udpkit: %s must be a number", what);
+  type_error(env, msg);
+  return 0;
+}
+
+static int get_bool(napi_env env, napi_value v, const char* what, int* out) {
+  char msg[64];
+  bool b;
+
+  if (is_type(env, v, napi_boolean) && napi_get_value_bool(env, v, &b) == napi_ok) {
+    *out = b;
+    return 1;
+  }
+  snprintf(msg, sizeof msg, "udpkit: %s must be a boolean", what);
+  type_error(env, msg);
+  return 0;
+}
+
+static int is_int(double d, double lo, double hi) {
+  return d >= lo && d <= hi && d == (double) (int64_t) d;
+}
+
+/* 1: copied, 0: too long or holds a NUL (never a valid address), -1: thrown. */
+static int get_string(napi_env env, napi_value v, const char* what, char* buf, size_t size) {
+  char msg[64];
+  size_t len;
+
+  if (!is_type(env, v, napi_string) ||
+      napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    snprintf(msg, sizeof msg, "udpkit: %s must be a string", what);
+    type_error(env, msg);
+    return -1;
+  }
+  if (len >= size) return 0;
+  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) {
+    fail(env);
+    return -1;
+  }
+  return strlen(buf) == len;
+}
+
+/* An optional interface: undefined/null gives NULL. */
+static int get_iface(napi_env env, napi_value v, char* buf, size_t size, const char** out) {
+  napi_valuetype t;
+  int r;
+
+  if (napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t == napi_undefined || t == napi_null) {
+    *out = NULL;
+    return 1;
+  }
+  r = get_string(env, v, "interface", buf, size);
+  *out = r == 1 ? buf : NULL;
+  return r;
+}
+
+static napi_value ret_int(napi_env env, int64_t v) {
+  napi_value r;
+  TRY(napi_create_int64(env, v, &r));
+  return r;
+}
+
+static napi_value ret_undefined(napi_env env) {
+  napi_value r;
+  TRY(napi_get_undefined(env, &r));
+  return r;
+}
+
+/* The Int32Array behind ref, or NULL if it shrank (detached). */
+static int32_t* shared_array(napi_env env, napi_ref ref, size_t need) {
+  napi_typedarray_type type;
+  napi_value v;
+  size_t len;
+  void* data;
+
+  if (napi_get_reference_value(env, ref, &v) != napi_ok || v == NULL ||
+      napi_get_typedarray_info(env, v, &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array || len < need)
+    return NULL;
+  return data;
+}
+
+static size_t element_size(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: return 1;
+    case napi_int16_array:
+    case napi_uint16_array: return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array: return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array: return 8;
+  }
+  return 0;
+}
+
+/* The bytes of any ArrayBufferView.  The typed array case goes first and
+ * alone: it is the one call per datagram on the send path. */
+static int view_bytes(napi_env env, napi_value v, void** data, size_t* len) {
+  napi_typedarray_type type;
+  bool is_dv = false;
+  size_t n;
+
+  if (napi_get_typedarray_info(env, v, &type, &n, data, NULL, NULL) == napi_ok) {
+    *len = n * element_size(type);
+    return *len != 0 || n == 0;
+  }
+  if (napi_is_dataview(env, v, &is_dv) == napi_ok && is_dv &&
+      napi_get_dataview_info(env, v, len, data, NULL, NULL) == napi_ok)
+    return 1;
+  return 0;
+}
+
+/* ---- addresses ---- */
+
+/* Numeric address, IPv6 with an optional %scope (interface name or number),
+ * as uv_ip4_addr/uv_ip6_addr. */
+static int parse_addr(int family, const char* ip, int port,
+                      struct sockaddr_storage* ss, socklen_t* len) {
+  struct sockaddr_in* a4 = (struct sockaddr_in*) ss;
+  struct sockaddr_in6* a6 = (struct sockaddr_in6*) ss;
+  char buf[ADDR_MAX];
+  const char* zone;
+  char* end;
+  unsigned long n;
+
+  memset(ss, 0, sizeof *ss);
+  if (family == AF_INET) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    *len = sizeof *a4;
+    return inet_pton(AF_INET, ip, &a4->sin_addr) == 1 ? 0 : -EINVAL;
+  }
+  a6->sin6_family = AF_INET6;
+  a6->sin6_port = htons(port);
+  *len = sizeof *a6;
+  zone = strchr(ip, '%');
+  if (zone != NULL) {
+    if ((size_t) (zone - ip) >= sizeof buf) return -EINVAL;
+    memcpy(buf, ip, zone - ip);
+    buf[zone - ip] = '\0';
+    ip = buf;
+    zone++;
+    a6->sin6_scope_id = if_nametoindex(zone);
+    if (a6->sin6_scope_id == 0 && *zone >= '0' && *zone <= '9') {
+      errno = 0;
+      n = strtoul(zone, &end, 10);
+      if (*end == '\0' && errno == 0 && n <= UINT32_MAX) a6->sin6_scope_id = n;
+    }
+  }
+  return inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1 ? 0 : -EINVAL;
+}
+
+/* As Node's AddressToJS: a link-local IPv6 address carries %interface. */
+static void format_addr(int family, const void* addr, uint32_t scope, char* out) {
+  size_t n;
+
+  if (inet_ntop(family, addr, out, INET6_ADDRSTRLEN) == NULL) {
+    out[0] = '\0';
+    return;
+  }
+  if (family != AF_INET6 || scope == 0 ||
+      !IN6_IS_ADDR_LINKLOCAL((const struct in6_addr*) addr))
+    return;
+  n = strlen(out);
+  out[n] = '%';
+  if (if_indextoname(scope, out + n + 1) == NULL)
+    snprintf(out + n + 1, IF_NAMESIZE + 1, "%u", scope);
+}
+
+/* The string for an address, reused while the same address repeats. */
+static napi_value addr_string(napi_env env, addr_cache* c, int family,
+                              const void* addr, uint32_t scope) {
+  size_t len = family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
+  char buf[ADDR_MAX];
+
+  if (c->str != NULL && c->family == family && c->scope == scope &&
+      memcmp(c->addr, addr, len) == 0)
+    return c->str;
+  buf[0] = '\0';
+  if (len != 0) format_addr(family, addr, scope, buf);
+  if (napi_create_string_latin1(env, buf, NAPI_AUTO_LENGTH, &c->str) != napi_ok)
+    return NULL;
+  c->family = family;
+  c->scope = scope;
+  memcpy(c->addr, addr, len);
+  return c->str;
+}
+
+static int set_addr_props(napi_env env, napi_value out, const struct sockaddr_storage* ss) {
+  const struct sockaddr_in* a4 = (const struct sockaddr_in*) ss;
+  const struct sockaddr_in6* a6 = (const struct sockaddr_in6*) ss;
+  char buf[ADDR_MAX];
+  napi_value v;
+  int port;
+
+  if (ss->ss_family == AF_INET6) {
+    format_addr(AF_INET6, &a6->sin6_addr, a6->sin6_scope_id, buf);
+    port = ntohs(a6->sin6_port);
+  } else if (ss->ss_family == AF_INET) {
+    format_addr(AF_INET, &a4->sin_addr, 0, buf);
+    port = ntohs(a4->sin_port);
+  } else {
+    return -EINVAL;
+  }
+  if (napi_create_string_latin1(env, buf, NAPI_AUTO_LENGTH, &v) != napi_ok ||
+      napi_set_named_property(env, out, "address", v) != napi_ok ||
+      napi_create_string_latin1(env, ss->ss_family == AF_INET6 ? "IPv6" : "IPv4",
+                                NAPI_AUTO_LENGTH, &v) != napi_ok ||
+      napi_set_named_property(env, out, "family", v) != napi_ok ||
+      napi_create_int32(env, port, &v) != napi_ok ||
+      napi_set_named_property(env, out, "port", v) != napi_ok)
+    return 1;
+  return 0;
+}
+
+/* ---- descriptor and poll handle ---- */
+
+static void on_poll(uv_poll_t* handle, int status, int events);
+static void shut(udpkit* h);
+
+static void on_poller_close(uv_handle_t* handle) {
+  poller* p = handle->data;
+
+  napi_remove_async_cleanup_hook(p->hook);
+  free(p);
+}
+
+/* The environment is going away with the socket open: close it without
+ * JavaScript; Node runs the loop until on_poller_close removes the hook. */
+static void on_env_exit(napi_async_cleanup_hook_handle hook, void* arg) {
+  poller* p = arg;
+
+  if (p->h != NULL) shut(p->h);
+}
+
+static int apply_meta(int fd, int family, int flags) {
+  int dest = (flags & META_DEST) != 0;
+  int ts = (flags & META_TIME) != 0;
+  int r;
+
+  if (family == AF_INET6)
+    r = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &dest, sizeof dest);
+  else
+    r = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &dest, sizeof dest);
+  if (r == 0) r = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &ts, sizeof ts);
+  return r ? -errno : 0;
+}
+
+/* Takes fd as the handle's descriptor (the caller closes it on failure). */
+static int attach(udpkit* h, int fd, int family) {
+  int yes = 1;
+  poller* p;
+  int err;
+
+  /* The kernel's drop counter then comes with each datagram. */
+  if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &yes, sizeof yes)) return -errno;
+  if (h->meta_flags && (err = apply_meta(fd, family, h->meta_flags))) return err;
+  p = calloc(1, sizeof *p);
+  if (p == NULL) return -ENOMEM;
+  if (napi_add_async_cleanup_hook(h->env, on_env_exit, p, &p->hook) != napi_ok) {
+    free(p);
+    return -ENOMEM;
+  }
+  err = uv_poll_init(h->loop, &p->poll, fd);
+  if (err) {
+    napi_remove_async_cleanup_hook(p->hook);
+    free(p);
+    return err;
+  }
+  p->poll.data = p;
+  p->h = h;
+  if (h->unref) uv_unref((uv_handle_t*) &p->poll);
+  h->poller = p;
+  h->fd = fd;
+  h->family = family;
+  return 0;
+}
+
+/* Stops polling and closes the descriptor; no JavaScript, so it also serves
+ * the finalizer and environment teardown. */
+static void shut(udpkit* h) {
+  h->closed = 1;
+  h->events = 0;
+  if (h->poller != NULL) {
+    uv_poll_stop(&h->poller->poll);
+    h->poller->h = NULL;
+    uv_close((uv_handle_t*) &h->poller->poll, on_poller_close);
+    h->poller = NULL;
+  }
+  if (h->fd != -1) {
+    close(h->fd); /* Linux releases the descriptor even on EINTR */
+    h->fd = -1;
+  }
+  free(h->rb);
+  free(h->sb);
+  h->rb = NULL;
+  h->sb = NULL;
+}
+
+/* Polling keeps the object (and so its callbacks) alive, like an active
+ * Node handle; otherwise a dropped handle is collected and its fd closed. */
+static void keep_alive(udpkit* h, int on) {
+  uint32_t n;
+
+  if (on == h->strong) return;
+  h->strong = on;
+  if (on)
+    napi_reference_ref(h->env, h->self, &n);
+  else
+    napi_reference_unref(h->env, h->self, &n);
+}
+
+static int poll_update(udpkit* h) {
+  int err = 0;
+
+  if (h->poller == NULL) return -EBADF;
+  if (h->events)
+    err = uv_poll_start(&h->poller->poll, h->events, on_poll);
+  else
+    err = uv_poll_stop(&h->poller->poll);
+  keep_alive(h, h->events != 0 && err == 0);
+  return err;
+}
+
+static int do_bind(udpkit* h, const struct sockaddr* sa, socklen_t len, unsigned flags) {
+  int yes = 1;
+  int err;
+  int fd;
+
+  if (flags & ~(BIND_V6ONLY | BIND_REUSEADDR | BIND_REUSEPORT)) return -EINVAL;
+  if ((flags & BIND_V6ONLY) && sa->sa_family != AF_INET6) return -EINVAL;
+  if (h->fd == -1) {
+    fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) return -errno;
+    err = attach(h, fd, sa->sa_family);
+    if (err) {
+      close(fd);
+      return err;
+    }
+  }
+  if ((flags & BIND_REUSEADDR) &&
+      setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes))
+    return -errno;
+  if ((flags & BIND_REUSEPORT) &&
+      setsockopt(h->fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof yes))
+    return -errno;
+  if ((flags & BIND_V6ONLY) &&
+      setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof yes))
+    return -errno;
+  if (bind(h->fd, sa, len))
+    return errno == EAFNOSUPPORT ? -EINVAL : -errno; /* as libuv */
+  return 0;
+}
+
+/* libuv's deferred bind: the any address, port 0. */
+static int maybe_bind(udpkit* h, unsigned flags) {
+  struct sockaddr_storage ss;
+  socklen_t len;
+
+  if (h->closed) return -EBADF;
+  if (h->fd != -1) return 0;
+  parse_addr(h->family, h->family == AF_INET6 ? "::" : "0.0.0.0", 0, &ss, &len);
+  return do_bind(h, (struct sockaddr*) &ss, len, flags);
+}
+
+/* ---- callbacks into JavaScript ---- */
+
+static void report(napi_env env, napi_status status) {
+  napi_value exc;
+
+  /* Nothing on the stack would see the exception: hand it to Node's
+   * uncaught exception handling, as for its own handles' callbacks. */
+  if (status == napi_pending_exception &&
+      napi_get_and_clear_last_exception(env, &exc) == napi_ok)
+    napi_fatal_exception(env, exc);
+}
+
+static void callback(udpkit* h, const char* name, size_t argc, const napi_value* argv) {
+  napi_env env = h->env;
+  napi_value obj, fn;
+
+  if (napi_get_reference_value(env, h->self, &obj) != napi_ok || obj == NULL ||
+      napi_get_named_property(env, obj, name, &fn) != napi_ok)
+    return;
+  /* make_callback, not call_function: async context, then nextTick and
+   * microtask queues drain as after Node's own callbacks. */
+  report(env, napi_make_callback(env, h->actx, obj, fn, argc, argv, NULL));
+}
+
+static void internal_error(napi_env env, const char* msg) {
+  napi_throw_error(env, NULL, msg);
+  report(env, napi_pending_exception);
+}
+
+static void parse_cmsgs(struct msghdr* mh, int32_t* m, uint32_t* drops, int* have_drops,
+                        struct sockaddr_in6* dest) {
+  struct cmsghdr* c;
+  struct in6_pktinfo pi6;
+  struct in_pktinfo pi;
+  struct timespec ts;
+
+  for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      memcpy(drops, CMSG_DATA(c), sizeof *drops);
+      *have_drops = 1;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      m[5] = (int32_t) (uint32_t) ts.tv_sec;
+      m[6] = (int32_t) ((int64_t) ts.tv_sec >> 32);
+      m[7] = (int32_t) ts.tv_nsec;
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      m[4] = pi.ipi_ifindex;
+      dest->sin6_family = AF_INET;
+      memcpy(&dest->sin6_addr, &pi.ipi_addr, 4);
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      memcpy(&pi6, CMSG_DATA(c), sizeof pi6);
+      m[4] = pi6.ipi6_ifindex;
+      dest->sin6_family = AF_INET6;
+      dest->sin6_addr = pi6.ipi6_addr;
+      dest->sin6_scope_id = pi6.ipi6_ifindex;
+    }
+  }
+}
+
+/* One recvmmsg per readable wake-up, one call into JavaScript. */
+static void do_recv(udpkit* h) {
+  napi_env env = h->env;
+  recv_buf* rb = h->rb;
+  addr_cache from = { 0 }, to = { 0 };
+  napi_value argv[4], v;
+  int32_t *meta, *status;
+  struct sockaddr_in6 dest;
+  uint32_t drops = 0;
+  int have_drops = 0;
+  size_t total, off;
+  char* data;
+  int want_dest;
+  int i, n;
+
+  for (i = 0; i < RECV_BATCH; i++) {
+    rb->msgs[i].msg_hdr.msg_namelen = sizeof rb->names[i];
+    rb->msgs[i].msg_hdr.msg_controllen = RECV_CTRL;
+  }
+  do
+    n = recvmmsg(h->fd, rb->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+  while (n == -1 && errno == EINTR);
+  if (n == -1) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (napi_create_int32(env, -errno, &argv[0]) == napi_ok)
+      callback(h, "onmessages", 1, argv);
+    return;
+  }
+  if (n == 0) return;
+
+  meta = shared_array(env, h->meta, META_STRIDE * RECV_BATCH);
+  status = shared_array(env, h->status, STATUS_LEN);
+  if (meta == NULL || status == NULL) {
+    internal_error(env, "udpkit: meta or status array was detached");
+    return;
+  }
+  total = 0;
+  for (i = 0; i < n; i++) total += rb->msgs[i].msg_len;
+  want_dest = (h->meta_flags & META_DEST) != 0;
+  if (napi_create_arraybuffer(env, total, (void**) &data, &argv[1]) != napi_ok ||
+      napi_create_array_with_length(env, n, &argv[2]) != napi_ok ||
+      (want_dest && napi_create_array_with_length(env, n, &argv[3]) != napi_ok))
+    goto fail;
+
+  off = 0;
+  for (i = 0; i < n; i++) {
+    struct msghdr* mh = &rb->msgs[i].msg_hdr;
+    const struct sockaddr_storage* ss = &rb->names[i];
+    const struct sockaddr_in6* a6 = (const struct sockaddr_in6*) ss;
+    const struct sockaddr_in* a4 = (const struct sockaddr_in*) ss;
+    int32_t* m = meta + i * META_STRIDE;
+    size_t len = rb->msgs[i].msg_len;
+
+    memcpy(data + off, rb->slab[i], len);
+    m[0] = (int32_t) off;
+    m[1] = (int32_t) len;
+    m[3] = (mh->msg_flags & MSG_TRUNC) ? 1 : 0;
+    m[4] = m[5] = m[6] = m[7] = 0;
+    off += len;
+
+    if (mh->msg_namelen == 0 || ss->ss_family == AF_UNSPEC) {
+      m[2] = 0;
+      v = addr_string(env, &from, AF_UNSPEC, NULL, 0);
+    } else if (ss->ss_family == AF_INET6) {
+      m[2] = ntohs(a6->sin6_port);
+      v = addr_string(env, &from, AF_INET6, &a6->sin6_addr, a6->sin6_scope_id);
+    } else {
+      m[2] = ntohs(a4->sin_port);
+      v = addr_string(env, &from, AF_INET, &a4->sin_addr, 0);
+    }
+    if (v == NULL || napi_set_element(env, argv[2], i, v) != napi_ok) goto fail;
+
+    dest.sin6_family = AF_UNSPEC;
+    dest.sin6_scope_id = 0;
+    if (mh->msg_controllen > 0) parse_cmsgs(mh, m, &drops, &have_drops, &dest);
+    if (want_dest) {
+      if (dest.sin6_family == AF_UNSPEC)
+        napi_get_undefined(env, &v);
+      else
+        v = addr_string(env, &to, dest.sin6_family, &dest.sin6_addr, dest.sin6_scope_id);
+      if (v == NULL || napi_set_element(env, argv[3], i, v) != napi_ok) goto fail;
+    }
+  }
+  if (have_drops) status[1] = (int32_t) drops;
+
+  if (napi_create_int32(env, n, &argv[0]) != napi_ok) goto fail;
+  callback(h, "onmessages", want_dest ? 4 : 3, argv);
+  return;
+
+fail:
+  internal_error(env, "udpkit: out of memory building a receive batch");
+}
+
+static void on_poll(uv_poll_t* handle, int status, int events) {
+  poller* p = handle->data;
+  udpkit* h = p->h;
+  napi_handle_scope scope;
+  napi_env env;
+
+  if (h == NULL) return;
+  env = h->env;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  /* POLLERR arrives as UV_EBADF with the poll stopped: a pending socket
+   * error (e.g. ICMP port unreachable) that the next recvmmsg or sendmmsg
+   * returns, so treat it as readable and writable. */
+  if (status < 0) events = UV_READABLE | UV_WRITABLE;
+  if ((events & UV_READABLE) && (h->events & UV_READABLE)) do_recv(h);
+  if (!h->closed && (events & UV_WRITABLE) && (h->events & UV_WRITABLE)) {
+    h->events &= ~UV_WRITABLE;
+    poll_update(h);
+    callback(h, "onwritable", 0, NULL);
+  } else if (status < 0 && !h->closed) {
+    poll_update(h); /* restart what libuv stopped */
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* ---- exported functions ---- */
+
+static void finalize(napi_env env, void* data, void* hint) {
+  udpkit* h = data;
+
+  if (!h->closed) shut(h);
+  if (h->actx != NULL) napi_async_destroy(env, h->actx);
+  if (h->self != NULL) napi_delete_reference(env, h->self);
+  if (h->meta != NULL) napi_delete_reference(env, h->meta);
+  if (h->status != NULL) napi_delete_reference(env, h->status);
+  free(h);
+}
+
+static int is_int32_array(napi_env env, napi_value v, size_t need) {
+  napi_typedarray_type type;
+  bool is_ta = false;
+  size_t len;
+
+  return napi_is_typedarray(env, v, &is_ta) == napi_ok && is_ta &&
+         napi_get_typedarray_info(env, v, &type, &len, NULL, NULL, NULL) == napi_ok &&
+         type == napi_int32_array && len >= need;
+}
+
+static napi_value js_create(napi_env env, napi_callback_info info) {
+  napi_value obj, name;
+  napi_property_descriptor props[2] = {
+    { "onmessages", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
+    { "onwritable", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
+  };
+  double family;
+  udpkit* h;
+  ARGS(5);
+
+  if (!get_number(env, argv[0], "family", &family)) return NULL;
+  if (family != 4 && family != 6) return type_error(env, "udpkit: family must be 4 or 6");
+  if (!is_type(env, argv[1], napi_function) || !is_type(env, argv[2], napi_function))
+    return type_error(env, "udpkit: onmessages and onwritable must be functions");
+  if (!is_int32_array(env, argv[3], META_STRIDE * RECV_BATCH))
+    return type_error(env, "udpkit: meta must be an Int32Array of at least 512 elements");
+  if (!is_int32_array(env, argv[4], STATUS_LEN))
+    return type_error(env, "udpkit: status must be an Int32Array of at least 4 elements");
+
+  h = calloc(1, sizeof *h);
+  if (h == NULL) {
+    napi_throw_error(env, "ENOMEM", "udpkit: out of memory");
+    return NULL;
+  }
+  h->env = env;
+  h->fd = -1;
+  h->family = family == 6 ? AF_INET6 : AF_INET;
+  if (napi_get_uv_event_loop(env, &h->loop) != napi_ok ||
+      napi_create_object(env, &obj) != napi_ok ||
+      napi_wrap(env, obj, h, finalize, NULL, NULL) != napi_ok) {
+    free(h);
+    return fail(env);
+  }
+  /* From here on the finalizer releases what was made. */
+  props[0].value = argv[1];
+  props[1].value = argv[2];
+  TRY(napi_type_tag_object(env, obj, &handle_tag));
+  TRY(napi_define_properties(env, obj, 2, props));
+  TRY(napi_create_reference(env, obj, 0, &h->self));
+  TRY(napi_create_reference(env, argv[3], 1, &h->meta));
+  TRY(napi_create_reference(env, argv[4], 1, &h->status));
+  TRY(napi_create_string_latin1(env, "UDPKIT", NAPI_AUTO_LENGTH, &name));
+  TRY(napi_async_init(env, obj, name, &h->actx));
+  return obj;
+}
+
+static napi_value js_bind(napi_env env, napi_callback_info info) {
+  struct sockaddr_storage ss;
+  char ip[ADDR_MAX];
+  double port, flags;
+  socklen_t len;
+  udpkit* h;
+  int r;
+  ARGS(4);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if ((r = get_string(env, argv[1], "ip", ip, sizeof ip)) < 0) return NULL;
+  if (!get_number(env, argv[2], "port", &port) || !get_number(env, argv[3], "flags", &flags))
+    return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  if (r == 0 || !is_int(port, 0, 65535) || !is_int(flags, 0, INT_MAX) ||
+      parse_addr(h->family, ip, port, &ss, &len))
+    return ret_int(env, -EINVAL);
+  return ret_int(env, do_bind(h, (struct sockaddr*) &ss, len, flags));
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  int type, domain, yes = 1, fl;
+  socklen_t len;
+  double fd;
+  udpkit* h;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0])) || !get_number(env, argv[1], "fd", &fd)) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  if (!is_int(fd, 0, INT_MAX)) return ret_int(env, -EBADF);
+  if (h->fd != -1) return ret_int(env, -EBUSY);
+  len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len)) return ret_int(env, -errno);
+  len = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len)) return ret_int(env, -errno);
+  if (type != SOCK_DGRAM || (domain != AF_INET && domain != AF_INET6))
+    return ret_int(env, -EINVAL);
+  fl = fcntl(fd, F_GETFL);
+  if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) return ret_int(env, -errno);
+  /* uv_udp_open does the same */
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes)) return ret_int(env, -errno);
+  return ret_int(env, attach(h, fd, domain));
+}
+
+static napi_value js_guess_handle_type(napi_env env, napi_callback_info info) {
+  const char* s;
+  napi_value r;
+  double fd;
+  ARGS(1);
+
+  if (!get_number(env, argv[0], "fd", &fd)) return NULL;
+  if (!is_int(fd, 0, INT_MAX)) return type_error(env, "udpkit: fd must be a non-negative integer");
+  switch (uv_guess_handle(fd)) {
+    case UV_TCP: s = "TCP"; break;
+    case UV_TTY: s = "TTY"; break;
+    case UV_UDP: s = "UDP"; break;
+    case UV_FILE: s = "FILE"; break;
+    case UV_NAMED_PIPE: s = "PIPE"; break;
+    default: s = "UNKNOWN"; break;
+  }
+  TRY(napi_create_string_latin1(env, s, NAPI_AUTO_LENGTH, &r));
+  return r;
+}
+
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  struct sockaddr_storage ss;
+  char ip[ADDR_MAX];
+  socklen_t len;
+  double port;
+  udpkit* h;
+  int r;
+  ARGS(3);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if ((r = get_string(env, argv[1], "ip", ip, sizeof ip)) < 0) return NULL;
+  if (!get_number(env, argv[2], "port", &port)) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  if (r == 0 || !is_int(port, 0, 65535) || parse_addr(h->family, ip, port, &ss, &len))
+    return ret_int(env, -EINVAL);
+  if ((r = maybe_bind(h, 0))) return ret_int(env, r);
+  do
+    r = connect(h->fd, (struct sockaddr*) &ss, len);
+  while (r == -1 && errno == EINTR);
+  return ret_int(env, r ? -errno : 0);
+}
+
+static napi_value js_disconnect(napi_env env, napi_callback_info info) {
+  struct sockaddr_in6 addr;
+  udpkit* h;
+  int r;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  memset(&addr, 0, sizeof addr);
+  addr.sin6_family = AF_UNSPEC;
+  do
+    r = connect(h->fd, (struct sockaddr*) &addr, sizeof addr);
+  while (r == -1 && errno == EINTR);
+  /* Some kernels refuse AF_UNSPEC yet disconnect; libuv ignores these. */
+  if (r == -1 && errno != EAFNOSUPPORT && errno != EINVAL) return ret_int(env, -errno);
+  return ret_int(env, 0);
+}
+
+static napi_value sockname(napi_env env, napi_callback_info info, int peer) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  udpkit* h;
+  int r;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (!is_type(env, argv[1], napi_object)) return type_error(env, "udpkit: out must be an object");
+  memset(&ss, 0, sizeof ss);
+  r = peer ? getpeername(h->fd, (struct sockaddr*) &ss, &len)
+           : getsockname(h->fd, (struct sockaddr*) &ss, &len);
+  if (r) return ret_int(env, -errno);
+  r = set_addr_props(env, argv[1], &ss);
+  if (r > 0) return fail(env);
+  return ret_int(env, r);
+}
+
+static napi_value js_getsockname(napi_env env, napi_callback_info info) {
+  return sockname(env, info, 0);
+}
+
+static napi_value js_getpeername(napi_env env, napi_callback_info info) {
+  return sockname(env, info, 1);
+}
+
+/* uv__setsockopt: the IPv4 or the IPv6 option by the socket's family. */
+static int setsockopt46(udpkit* h, int opt4, int opt6, int val) {
+  int r;
+
+  if (h->family == AF_INET6)
+    r = setsockopt(h->fd, IPPROTO_IPV6, opt6, &val, sizeof val);
+  else
+    r = setsockopt(h->fd, IPPROTO_IP, opt4, &val, sizeof val);
+  return r ? -errno : 0;
+}
+
+static napi_value js_set_broadcast(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  int on;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0])) || !get_bool(env, argv[1], "on", &on)) return NULL;
+  return ret_int(env, setsockopt(h->fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) ? -errno : 0);
+}
+
+static napi_value int_option(napi_env env, napi_callback_info info,
+                             int opt4, int opt6, double lo) {
+  udpkit* h;
+  double v;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0])) || !get_number(env, argv[1], "value", &v)) return NULL;
+  if (!is_int(v, lo, 255)) return ret_int(env, -EINVAL);
+  return ret_int(env, setsockopt46(h, opt4, opt6, v));
+}
+
+static napi_value js_set_ttl(napi_env env, napi_callback_info info) {
+  return int_option(env, info, IP_TTL, IPV6_UNICAST_HOPS, 1);
+}
+
+static napi_value js_set_multicast_ttl(napi_env env, napi_callback_info info) {
+  return int_option(env, info, IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS, 0);
+}
+
+static napi_value js_set_multicast_loopback(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  int on;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0])) || !get_bool(env, argv[1], "on", &on)) return NULL;
+  return ret_int(env, setsockopt46(h, IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP, on));
+}
+
+static napi_value js_set_multicast_all(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  int on;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0])) || !get_bool(env, argv[1], "on", &on)) return NULL;
+  return ret_int(env, setsockopt46(h, IP_MULTICAST_ALL, IPV6_MULTICAST_ALL, on));
+}
+
+/* As uv_udp_set_multicast_interface: the address picks the option. */
+static napi_value js_set_multicast_interface(napi_env env, napi_callback_info info) {
+  struct sockaddr_storage ss;
+  struct sockaddr_in* a4 = (struct sockaddr_in*) &ss;
+  struct sockaddr_in6* a6 = (struct sockaddr_in6*) &ss;
+  char ip[ADDR_MAX];
+  socklen_t len;
+  udpkit* h;
+  int r;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if ((r = get_string(env, argv[1], "address", ip, sizeof ip)) < 0) return NULL;
+  if (r == 0) return ret_int(env, -EINVAL);
+  if (parse_addr(AF_INET, ip, 0, &ss, &len) == 0)
+    r = setsockopt(h->fd, IPPROTO_IP, IP_MULTICAST_IF, &a4->sin_addr, sizeof a4->sin_addr);
+  else if (parse_addr(AF_INET6, ip, 0, &ss, &len) == 0)
+    r = setsockopt(h->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
+                   &a6->sin6_scope_id, sizeof a6->sin6_scope_id);
+  else
+    return ret_int(env, -EINVAL);
+  return ret_int(env, r ? -errno : 0);
+}
+
+/* Arguments shared by the membership calls: [source,] group, iface, flag. */
+typedef struct {
+  udpkit* h;
+  int family;
+  struct sockaddr_storage group, source;
+  struct in_addr iface4;
+  uint32_t iface6;
+  int on;
+  int err;
+} membership;
+
+static int get_membership(napi_env env, napi_callback_info info, int with_source,
+                          membership* mb) {
+  char group[ADDR_MAX], source[ADDR_MAX], iface[ADDR_MAX];
+  const char* ifp;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  napi_value argv[5];
+  size_t argc = 5;
+  int rg, rs = 1, ri;
+  int i = 1;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    fail(env);
+    return 0;
+  }
+  if (!(mb->h = get_handle(env, argv[0]))) return 0;
+  if (with_source && (rs = get_string(env, argv[i++], "source", source, sizeof source)) < 0)
+    return 0;
+  if ((rg = get_string(env, argv[i++], "group", group, sizeof group)) < 0) return 0;
+  if ((ri = get_iface(env, argv[i++], iface, sizeof iface, &ifp)) < 0) return 0;
+  if (!get_bool(env, argv[i], "flag", &mb->on)) return 0;
+
+  mb->err = 0;
+  if (rg == 0 || rs == 0 || ri == 0) {
+    mb->err = -EINVAL;
+  } else if (parse_addr(AF_INET, group, 0, &mb->group, &len) == 0) {
+    mb->family = AF_INET;
+    if (with_source && parse_addr(AF_INET, source, 0, &mb->source, &len)) mb->err = -EINVAL;
+    mb->iface4.s_addr = htonl(INADDR_ANY);
+    if (ifp != NULL && inet_pton(AF_INET, ifp, &mb->iface4) != 1) mb->err = -EINVAL;
+  } else if (parse_addr(AF_INET6, group, 0, &mb->group, &len) == 0) {
+    mb->family = AF_INET6;
+    if (with_source && parse_addr(AF_INET6, source, 0, &mb->source, &len)) mb->err = -EINVAL;
+    mb->iface6 = 0;
+    if (ifp != NULL) {
+      if (parse_addr(AF_INET6, ifp, 0, &ss, &len)) mb->err = -EINVAL;
+      mb->iface6 = ((struct sockaddr_in6*) &ss)->sin6_scope_id;
+    }
+  } else {
+    mb->err = -EINVAL;
+  }
+  if (mb->err == 0 && mb->h->closed) mb->err = -EBADF;
+  return 1;
+}
+
+static int set_source_opt(membership* mb, int opt4, int opt6) {
+  struct group_source_req gsr;
+  struct ip_mreq_source mreq;
+  int r;
+
+  if (mb->family == AF_INET) {
+    memset(&mreq, 0, sizeof mreq);
+    mreq.imr_multiaddr = ((struct sockaddr_in*) &mb->group)->sin_addr;
+    mreq.imr_sourceaddr = ((struct sockaddr_in*) &mb->source)->sin_addr;
+    mreq.imr_interface = mb->iface4;
+    r = setsockopt(mb->h->fd, IPPROTO_IP, opt4, &mreq, sizeof mreq);
+  } else {
+    memset(&gsr, 0, sizeof gsr);
+    gsr.gsr_interface = mb->iface6;
+    memcpy(&gsr.gsr_group, &mb->group, sizeof(struct sockaddr_in6));
+    memcpy(&gsr.gsr_source, &mb->source, sizeof(struct sockaddr_in6));
+    r = setsockopt(mb->h->fd, IPPROTO_IPV6, opt6, &gsr, sizeof gsr);
+  }
+  return r ? -errno : 0;
+}
+
+static napi_value js_set_membership(napi_env env, napi_callback_info info) {
+  struct ipv6_mreq m6;
+  struct ip_mreq m4;
+  membership mb;
+  int r;
+
+  if (!get_membership(env, info, 0, &mb)) return NULL;
+  if (mb.err) return ret_int(env, mb.err);
+  if ((r = maybe_bind(mb.h, BIND_REUSEADDR))) return ret_int(env, r);
+  if (mb.family == AF_INET) {
+    memset(&m4, 0, sizeof m4);
+    m4.imr_multiaddr = ((struct sockaddr_in*) &mb.group)->sin_addr;
+    m4.imr_interface = mb.iface4;
+    r = setsockopt(mb.h->fd, IPPROTO_IP, mb.on ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP,
+                   &m4, sizeof m4);
+  } else {
+    memset(&m6, 0, sizeof m6);
+    m6.ipv6mr_multiaddr = ((struct sockaddr_in6*) &mb.group)->sin6_addr;
+    m6.ipv6mr_interface = mb.iface6;
+    r = setsockopt(mb.h->fd, IPPROTO_IPV6, mb.on ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP,
+                   &m6, sizeof m6);
+  }
+  return ret_int(env, r ? -errno : 0);
+}
+
+static napi_value js_set_source_membership(napi_env env, napi_callback_info info) {
+  membership mb;
+  int r;
+
+  if (!get_membership(env, info, 1, &mb)) return NULL;
+  if (mb.err) return ret_int(env, mb.err);
+  if ((r = maybe_bind(mb.h, BIND_REUSEADDR))) return ret_int(env, r);
+  if (mb.on)
+    r = set_source_opt(&mb, IP_ADD_SOURCE_MEMBERSHIP, MCAST_JOIN_SOURCE_GROUP);
+  else
+    r = set_source_opt(&mb, IP_DROP_SOURCE_MEMBERSHIP, MCAST_LEAVE_SOURCE_GROUP);
+  return ret_int(env, r);
+}
+
+static napi_value js_block_source(napi_env env, napi_callback_info info) {
+  membership mb;
+
+  if (!get_membership(env, info, 1, &mb)) return NULL;
+  if (mb.err) return ret_int(env, mb.err);
+  if (mb.on) return ret_int(env, set_source_opt(&mb, IP_BLOCK_SOURCE, MCAST_BLOCK_SOURCE));
+  return ret_int(env, set_source_opt(&mb, IP_UNBLOCK_SOURCE, MCAST_UNBLOCK_SOURCE));
+}
+
+static napi_value js_buffer_size(napi_env env, napi_callback_info info) {
+  socklen_t len;
+  double size;
+  udpkit* h;
+  int opt, v, recv;
+  ARGS(3);
+
+  if (!(h = get_handle(env, argv[0])) || !get_number(env, argv[1], "size", &size) ||
+      !get_bool(env, argv[2], "recv", &recv))
+    return NULL;
+  if (!is_int(size, 0, INT_MAX)) return ret_int(env, -EINVAL);
+  opt = recv ? SO_RCVBUF : SO_SNDBUF;
+  v = size;
+  if (v != 0 && setsockopt(h->fd, SOL_SOCKET, opt, &v, sizeof v)) return ret_int(env, -errno);
+  len = sizeof v;
+  if (getsockopt(h->fd, SOL_SOCKET, opt, &v, &len)) return ret_int(env, -errno);
+  return ret_int(env, v);
+}
+
+static napi_value js_set_recv_metadata(napi_env env, napi_callback_info info) {
+  double flags;
+  udpkit* h;
+  int err;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0])) || !get_number(env, argv[1], "flags", &flags))
+    return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  if (!is_int(flags, 0, META_DEST | META_TIME)) return ret_int(env, -EINVAL);
+  /* Remembered: a descriptor made later gets it too. */
+  if (h->fd != -1 && (err = apply_meta(h->fd, h->family, flags))) return ret_int(env, err);
+  h->meta_flags = flags;
+  return ret_int(env, 0);
+}
+
+static napi_value js_sockaddr(napi_env env, napi_callback_info info) {
+  struct sockaddr_storage ss;
+  char ip[ADDR_MAX];
+  double family, port;
+  napi_value buf;
+  socklen_t len;
+  int r;
+  ARGS(3);
+
+  if (!get_number(env, argv[0], "family", &family)) return NULL;
+  if (family != 4 && family != 6) return type_error(env, "udpkit: family must be 4 or 6");
+  if ((r = get_string(env, argv[1], "ip", ip, sizeof ip)) < 0) return NULL;
+  if (!get_number(env, argv[2], "port", &port)) return NULL;
+  if (r == 0 || !is_int(port, 0, 65535) ||
+      parse_addr(family == 6 ? AF_INET6 : AF_INET, ip, port, &ss, &len))
+    return ret_int(env, -EINVAL);
+  TRY(napi_create_buffer_copy(env, len, &ss, NULL, &buf));
+  return buf;
+}
+
+/* The elements of a typed array of type `want` (data may be NULL when empty). */
+static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len) {
+  napi_typedarray_type type;
+
+  return napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) == napi_ok && type == want;
+}
+
+/* send(h, slab, offsets, slots, table, start, end): datagram i is
+ * slab[offsets[i], offsets[i + 1]), sent to the sockaddr in table slot
+ * slots[i] (-1: connected).  Everything is checked before the first byte
+ * leaves; no JavaScript runs during the call. */
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t slab_len, noffsets, nslots, table_len;
+  uint32_t* offsets;
+  int32_t* slots;
+  int32_t* status;
+  char* slab;
+  char* table;
+  double start, end;
+  int64_t sent = 0;
+  uint32_t i, m, off;
+  int err;
+  udpkit* h;
+  int r;
+  ARGS(7);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (!view_bytes(env, argv[1], (void**) &slab, &slab_len))
+    return type_error(env, "udpkit: slab must be an ArrayBufferView");
+  if (!typed_array(env, argv[2], napi_uint32_array, (void**) &offsets, &noffsets))
+    return type_error(env, "udpkit: offsets must be a Uint32Array");
+  if (!typed_array(env, argv[3], napi_int32_array, (void**) &slots, &nslots))
+    return type_error(env, "udpkit: slots must be an Int32Array");
+  if (!view_bytes(env, argv[4], (void**) &table, &table_len))
+    return type_error(env, "udpkit: table must be an ArrayBufferView");
+  if (!get_number(env, argv[5], "start", &start) || !get_number(env, argv[6], "end", &end))
+    return NULL;
+  if (noffsets == 0 || !is_int(end, 0, noffsets - 1) || end > nslots || !is_int(start, 0, end))
+    return type_error(env, "udpkit: start and end must be indexes with start <= end < offsets.length");
+  if (offsets[(uint32_t) end] > slab_len)
+    return type_error(env, "udpkit: offsets run past the slab");
+  for (i = start; i < end; i++) {
+    if (offsets[i] > offsets[i + 1])
+      return type_error(env, "udpkit: offsets must not decrease");
+    if (slots[i] < -1 || (slots[i] >= 0 && ((size_t) slots[i] + 1) * sizeof(struct sockaddr_in6) > table_len))
+      return type_error(env, "udpkit: a slot is outside the table");
+  }
+  if ((status = shared_array(env, h->status, STATUS_LEN)) == NULL)
+    return type_error(env, "udpkit: the status array was detached");
+
+  err = start == end ? (h->closed ? -EBADF : 0) : maybe_bind(h, 0);
+  if (err == 0 && h->sb == NULL && (h->sb = malloc(sizeof *h->sb)) == NULL) err = -ENOMEM;
+
+  for (i = start; err == 0 && i < end; i += m) {
+    send_buf* sb = h->sb;
+
+    for (m = 0; m < SEND_BATCH && i + m < end; m++) {
+      struct msghdr* mh = &sb->msgs[m].msg_hdr;
+      int32_t slot = slots[i + m];
+
+      memset(mh, 0, sizeof *mh);
+      sb->iov[m].iov_base = slab + offsets[i + m];
+      sb->iov[m].iov_len = offsets[i + m + 1] - offsets[i + m];
+      mh->msg_iov = &sb->iov[m];
+      mh->msg_iovlen = 1;
+      if (slot >= 0) {
+        struct sockaddr* sa = (struct sockaddr*) (table + (size_t) slot * sizeof(struct sockaddr_in6));
+        mh->msg_name = sa;
+        mh->msg_namelen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+      }
+    }
+    for (off = 0; off < m; off += r) {
+      r = sendmmsg(h->fd, sb->msgs + off, m - off, MSG_DONTWAIT);
+      if (r == -1) {
+        if (errno == EINTR) {
+          r = 0;
+          continue;
+        }
+        err = -errno; /* the error of datagram i + off */
+        break;
+      }
+      sent += r;
+    }
+  }
+  status[0] = err;
+  return ret_int(env, sent);
+}
+
+static napi_value js_await_writable(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (h->poller == NULL) return ret_int(env, -EBADF);
+  h->events |= UV_WRITABLE;
+  if (poll_update(h)) h->events &= ~UV_WRITABLE;
+  return ret_undefined(env);
+}
+
+static napi_value js_recv_start(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  int err;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if ((err = maybe_bind(h, 0))) return ret_int(env, err);
+  /* Allocated once, at the first start. */
+  if (h->rb == NULL) {
+    recv_buf* rb = malloc(sizeof *rb);
+    int i;
+
+    if (rb == NULL) return ret_int(env, -ENOMEM);
+    for (i = 0; i < RECV_BATCH; i++) {
+      struct msghdr* mh = &rb->msgs[i].msg_hdr;
+
+      memset(mh, 0, sizeof *mh);
+      rb->iov[i].iov_base = rb->slab[i];
+      rb->iov[i].iov_len = RECV_SLOT;
+      mh->msg_name = &rb->names[i];
+      mh->msg_iov = &rb->iov[i];
+      mh->msg_iovlen = 1;
+      mh->msg_control = rb->ctrl[i].buf;
+    }
+    h->rb = rb;
+  }
+  h->events |= UV_READABLE;
+  if ((err = poll_update(h))) h->events &= ~UV_READABLE;
+  return ret_int(env, err);
+}
+
+static napi_value js_recv_stop(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  h->events &= ~UV_READABLE;
+  return ret_int(env, h->poller ? poll_update(h) : 0);
+}
+
+static napi_value set_ref(napi_env env, napi_callback_info info, int unref) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (!h->closed) {
+    h->unref = unref;
+    if (h->poller != NULL) {
+      if (unref)
+        uv_unref((uv_handle_t*) &h->poller->poll);
+      else
+        uv_ref((uv_handle_t*) &h->poller->poll);
+    }
+  }
+  return ret_undefined(env);
+}
+
+static napi_value js_ref(napi_env env, napi_callback_info info) {
+  return set_ref(env, info, 0);
+}
+
+static napi_value js_unref(napi_env env, napi_callback_info info) {
+  return set_ref(env, info, 1);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (!h->closed) {
+    shut(h);
+    keep_alive(h, 0);
+    if (h->actx != NULL) napi_async_destroy(env, h->actx);
+    h->actx = NULL;
+  }
+  return ret_undefined(env);
+}
+
+NAPI_MODULE_INIT() {
+  static const struct {
+    const char* name;
+    napi_callback fn;
+  } fns[] = {
+    { "create", js_create },
+    { "bind", js_bind },
+    { "open", js_open },
+    { "guessHandleType", js_guess_handle_type },
+    { "connect", js_connect },
+    { "disconnect", js_disconnect },
+    { "getsockname", js_getsockname },
+    { "getpeername", js_getpeername },
+    { "setBroadcast", js_set_broadcast },
+    { "setTTL", js_set_ttl },
+    { "setMulticastTTL", js_set_multicast_ttl },
+    { "setMulticastLoopback", js_set_multicast_loopback },
+    { "setMulticastInterface", js_set_multicast_interface },
+    { "setMembership", js_set_membership },
+    { "setSourceMembership", js_set_source_membership },
+    { "blockSource", js_block_source },
+    { "setMulticastAll", js_set_multicast_all },
+    { "bufferSize", js_buffer_size },
+    { "setRecvMetadata", js_set_recv_metadata },
+    { "sockaddr", js_sockaddr },
+    { "send", js_send },
+    { "awaitWritable", js_await_writable },
+    { "recvStart", js_recv_start },
+    { "recvStop", js_recv_stop },
+    { "ref", js_ref },
+    { "unref", js_unref },
+    { "close", js_close },
+  };
+  napi_property_descriptor props[sizeof fns / sizeof fns[0]];
+  size_t i;
+
+  for (i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_property_descriptor p = { fns[i].name, NULL, fns[i].fn, NULL, NULL, NULL,
+                                   napi_enumerable, NULL };
+    props[i] = p;
+  }
+  if (napi_define_properties(env, exports, i, props) != napi_ok) return fail(env);
+  return exports;
+}

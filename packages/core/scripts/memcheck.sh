@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Runs the native helper's paths (those of test/native-binding.test.ts) in a
+# plain node script under valgrind memcheck. Exits non-zero on any memory
+# error, on a definite leak, or on any valgrind report that names udpkit.
+# The suppressions cover Node/V8 internals only, never udpkit frames.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+addon="$PWD/native/build/Release/udpkit.node"
+[ -f "$addon" ] || node scripts/build-native.mjs
+command -v valgrind >/dev/null || { echo "memcheck: valgrind is not installed" >&2; exit 2; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cat >"$work/node.supp" <<'EOF'
+{
+   node-thread-tls-at-exit
+   Memcheck:Leak
+   match-leak-kinds: possible
+   fun:calloc
+   ...
+   fun:pthread_create*
+}
+{
+   v8-conservative-stack-scan-reads-uninitialised-stack-words
+   Memcheck:Cond
+   fun:*IteratePointersInStack*
+}
+EOF
+
+cat >"$work/exercise.mjs" <<'EOF'
+// Every path of the helper, briefly; output is checked at the end.
+import assert from 'node:assert/strict';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+const b = createRequire(import.meta.url)(process.env.UDPKIT_ADDON);
+const meta = new Int32Array(512);
+const status = new Int32Array(4);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Packs views (or arrays of views) and sockaddr()/null destinations the way
+// the helper takes a batch (BINDING.md).
+function pack(datagrams, dests) {
+  const offsets = new Uint32Array(datagrams.length + 1);
+  const parts = datagrams.map((d) => (Array.isArray(d) ? d : [d]).map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
+  parts.forEach((p, i) => (offsets[i + 1] = offsets[i] + p.reduce((n, v) => n + v.length, 0)));
+  const unique = [...new Set((dests ?? []).filter((d) => d))];
+  const table = Buffer.alloc(28 * Math.max(1, unique.length));
+  unique.forEach((d, i) => d.copy(table, i * 28));
+  const slots = Int32Array.from(datagrams, (_, i) => (dests?.[i] ? unique.indexOf(dests[i]) : -1));
+  return [Buffer.concat(parts.flat()), offsets, slots, table];
+}
+const send = (h, datagrams, dests, start, end) => b.send(h, ...pack(datagrams, dests), start, end);
+async function until(what, fn, ms = 30000) {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('timed out: ' + what);
+    await sleep(5);
+  }
+}
+function peer(family = 4) {
+  const p = { got: [], errors: [], dests: [] };
+  p.h = b.create(family, (n, data, addrs, dests) => {
+    if (n < 0) return void p.errors.push(n);
+    for (let i = 0; i < n; i++) {
+      p.got.push(Buffer.from(data, meta[i * 8], meta[i * 8 + 1]));
+      if (dests) p.dests.push(dests[i]);
+    }
+  }, () => p.onwritable?.(), meta, status);
+  assert.equal(b.bind(p.h, family === 4 ? '127.0.0.1' : '::1', 0, 0), 0);
+  const out = {};
+  assert.equal(b.getsockname(p.h, out), 0);
+  p.port = out.port;
+  p.to = b.sockaddr(family, family === 4 ? '127.0.0.1' : '::1', p.port);
+  return p;
+}
+const numbered = (n, size = 64) => Array.from({ length: n }, (_, i) => { const d = Buffer.alloc(size); d.writeUInt32BE(i); return d; });
+
+// batches, mixed and connected destinations, gathering, IPv6
+for (const family of [4, 6]) {
+  const rx = peer(family), rx2 = peer(family), tx = peer(family);
+  b.bufferSize(rx.h, 4 << 20, true);
+  b.setRecvMetadata(rx.h, 3);
+  b.recvStart(rx.h);
+  b.recvStart(rx2.h);
+  assert.equal(send(tx.h, [], [], 0, 0), 0);
+  assert.equal(send(tx.h, numbered(1025), Array(1025).fill(rx.to), 0, 1025), 1025);
+  await until('1025', () => rx.got.length === 1025);
+  rx.got.forEach((d, i) => assert.equal(d.readUInt32BE(0), i));
+  b.connect(tx.h, family === 4 ? '127.0.0.1' : '::1', rx2.port);
+  const gathered = [[Buffer.from('ab'), new Uint16Array(3)], [], new DataView(new ArrayBuffer(5), 1, 3), Buffer.from('x')];
+  assert.equal(send(tx.h, gathered, [null, rx.to, null, rx.to], 0, 4), 4);
+  await until('gathered', () => rx2.got.length === 2 && rx.got.length === 1027);
+  b.disconnect(tx.h);
+  for (const p of [rx, rx2, tx]) b.close(p.h);
+}
+
+// EMSGSIZE by index, EDESTADDRREQ
+{
+  const rx = peer(), tx = peer();
+  b.recvStart(rx.h);
+  const d = [Buffer.from('a'), Buffer.alloc(65508), Buffer.from('b')];
+  assert.equal(send(tx.h, d, [rx.to, rx.to, rx.to], 0, 3), 1);
+  assert.equal(status[0], -90);
+  assert.equal(send(tx.h, d, [rx.to, rx.to, rx.to], 2, 3), 1);
+  assert.equal(send(tx.h, [Buffer.from('z')], null, 0, 1), 0);
+  assert.equal(status[0], -89);
+  await until('2', () => rx.got.length === 2);
+  b.close(rx.h); b.close(tx.h);
+}
+
+// recvStop/recvStart, drops, awaitWritable, ECONNREFUSED
+{
+  const rx = peer(), tx = peer();
+  b.bufferSize(rx.h, 1, true);
+  send(tx.h, numbered(300), Array(300).fill(rx.to), 0, 300);
+  b.recvStart(rx.h);
+  b.recvStop(rx.h);
+  b.recvStart(rx.h);
+  await sleep(200);
+  const n = rx.got.length;
+  send(tx.h, [Buffer.from('last')], [rx.to], 0, 1);
+  await until('last', () => rx.got.length === n + 1);
+  assert.equal(status[1], 300 - n);
+  let writable = 0;
+  tx.onwritable = () => writable++;
+  b.awaitWritable(tx.h);
+  await until('writable', () => writable === 1);
+  const port = rx.port;
+  b.close(rx.h);
+  b.recvStart(tx.h);
+  b.connect(tx.h, '127.0.0.1', port);
+  send(tx.h, [Buffer.from('x')], null, 0, 1);
+  await until('ECONNREFUSED', () => tx.errors.length === 1);
+  b.close(tx.h);
+}
+
+// options and membership
+{
+  const p = peer(), q = peer(6);
+  for (const h of [p.h, q.h]) {
+    b.setBroadcast(h, true); b.setTTL(h, 9); b.setTTL(h, 0); b.setMulticastTTL(h, 3);
+    b.setMulticastLoopback(h, true); b.setMulticastAll(h, false);
+    b.bufferSize(h, 0, true); b.bufferSize(h, 9000, false); b.setRecvMetadata(h, 2);
+    b.ref(h); b.unref(h); b.ref(h);
+  }
+  b.setMulticastInterface(p.h, '127.0.0.1'); b.setMulticastInterface(q.h, '::%lo');
+  b.setMembership(p.h, '239.1.2.3', '127.0.0.1', true);
+  b.setSourceMembership(p.h, '127.0.0.1', '232.1.2.3', undefined, true);
+  b.blockSource(p.h, '127.0.0.2', '239.1.2.3', undefined, true);
+  b.setMembership(q.h, 'ff12::1', '::%lo', true);
+  b.setSourceMembership(q.h, '::1', 'ff32::8000:1', '::%lo', true);
+  const lazy = b.create(4, () => {}, () => {}, meta, status);
+  b.setMembership(lazy, '239.1.2.3', undefined, true);
+  b.close(lazy); b.close(p.h); b.close(q.h);
+  b.guessHandleType(0); b.guessHandleType(1 << 30);
+}
+
+// open(fd) of another handle's descriptor
+{
+  const socks = () => readdirSync('/proc/self/fd').filter((f) => { try { return readlinkSync('/proc/self/fd/' + f).startsWith('socket:'); } catch { return false; } });
+  const before = new Set(socks());
+  const a = peer();
+  const fd = Number(socks().find((f) => !before.has(f)));
+  let adopted = 0;
+  // created for IPv6: the adopted descriptor's own family wins
+  const h = b.create(6, (n) => { adopted += n; }, () => {}, meta, status);
+  assert.equal(b.open(h, fd), 0);
+  assert.equal(b.open(h, fd), -16);
+  b.recvStart(h);
+  const tx = peer();
+  send(tx.h, [Buffer.from('adopted')], [a.to], 0, 1);
+  await until('adopted', () => adopted === 1);
+  b.close(h); // closes fd; a still thinks it owns it
+  b.close(a.h); b.close(tx.h);
+}
+
+// junk arguments
+{
+  const h = b.create(4, () => {}, () => {}, meta, status);
+  const names = Object.keys(b).filter((k) => !['create', 'sockaddr', 'guessHandleType'].includes(k));
+  const junk = [undefined, null, 1, 'x', {}, [], Symbol(), 1n, () => {}, meta, Buffer.alloc(8), Object.create(h)];
+  let thrown = 0;
+  for (const name of names) {
+    for (const j of junk) {
+      try { b[name](j, j, j, j, j); } catch { thrown++; }
+      try { b[name](h, j, j, j, j); } catch { thrown++; }
+    }
+  }
+  for (const args of [[], [5], [4, 1, 1, meta, status], [4, () => {}, () => {}, new Int32Array(8), status]]) {
+    try { b.create(...args); } catch { thrown++; }
+  }
+  const x = Buffer.from('x');
+  for (const args of [[x, [0, 1], new Int32Array(1), x], [x, new Uint32Array([0, 9]), new Int32Array(1), x],
+                      [x, new Uint32Array([0, 1]), new Int32Array([5]), Buffer.alloc(28)], [1, 2, 3, 4]]) {
+    try { b.send(h, ...args, 0, 1); } catch { thrown++; }
+  }
+  assert.ok(thrown > names.length * junk.length);
+  b.close(h);
+  for (const name of names) { try { b[name](h, '127.0.0.1', 1, 0, true); } catch { /* type errors */ } }
+  send(h, [Buffer.from('x')], null, 0, 1);
+  assert.equal(status[0], -9);
+}
+
+// an exception from a callback, handled
+{
+  const rx = peer(), tx = peer();
+  let caught = 0;
+  const onUncaught = () => caught++;
+  process.on('uncaughtException', onUncaught);
+  const h = b.create(4, () => { throw new Error('from onmessages'); }, () => {}, meta, status);
+  b.bind(h, '127.0.0.1', 0, 0);
+  const out = {}; b.getsockname(h, out);
+  b.recvStart(h);
+  send(tx.h, [Buffer.from('x')], [b.sockaddr(4, '127.0.0.1', out.port)], 0, 1);
+  await until('uncaught', () => caught === 1);
+  process.off('uncaughtException', onUncaught);
+  b.close(h); b.close(rx.h); b.close(tx.h);
+}
+
+// dropped handles: finalizers close what was never closed
+(function drop() {
+  for (let i = 0; i < 20; i++) {
+    const p = peer(i % 2 ? 6 : 4);
+    if (i % 3 === 0) { b.recvStart(p.h); b.recvStop(p.h); }
+    if (i % 4 === 0) send(p.h, [Buffer.from('x')], [p.to], 0, 1);
+  }
+})();
+for (let i = 0; i < 5; i++) { globalThis.gc(); await sleep(20); }
+
+// a worker's environment torn down with open handles
+{
+  const code = `
+    const b = require(process.env.UDPKIT_ADDON);
+    const meta = new Int32Array(512), status = new Int32Array(4);
+    for (let i = 0; i < 6; i++) {
+      const h = b.create(4, () => {}, () => {}, meta, status);
+      b.bind(h, '127.0.0.1', 0, 0);
+      if (i % 2) b.recvStart(h);
+      if (i === 5) b.close(h);
+      globalThis['h' + i] = h;
+    }
+    require('node:worker_threads').parentPort.postMessage('ready');`;
+  const w = new Worker(code, { eval: true });
+  await new Promise((r) => w.once('message', r));
+  await w.terminate();
+}
+
+// left open at exit: environment teardown closes them
+{
+  const left = peer();
+  b.recvStart(left.h);
+  b.unref(left.h);
+  peer(6);
+}
+console.log('exercise: ok');
+EOF
+
+log="$work/valgrind.log"
+status=0
+UDPKIT_ADDON="$addon" valgrind --tool=memcheck --error-exitcode=1 \
+  --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+  --suppressions="$work/node.supp" --log-file="$log" \
+  node --jitless --expose-gc "$work/exercise.mjs" || status=$?
+
+grep -E "ERROR SUMMARY|definitely lost" "$log" | sed 's/^==[0-9]*== //'
+if grep -q "udpkit" "$log"; then
+  echo "memcheck: valgrind reports mention udpkit:" >&2
+  grep -B2 -A25 "udpkit" "$log" | head -120 >&2
+  status=1
+fi
+if [ "$status" -ne 0 ]; then
+  echo "memcheck: FAILED (exit $status)" >&2
+  tail -60 "$log" >&2
+  exit "$status"
+fi
+echo "memcheck: clean"
