@@ -103,6 +103,8 @@ export interface Backend {
    * queued; `done(errno, tag)` runs once the kernel took or refused it.
    */
   send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void;
+  /** Hands what is queued to the kernel now instead of at the end of the tick. */
+  flush(): void;
   /** Datagrams and bytes waiting for room in the kernel's send buffer. */
   sendQueueCount(): number;
   sendQueueSize(): number;

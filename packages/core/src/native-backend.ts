@@ -63,6 +63,7 @@ const SENDMMSG_MAX = 1024;
 /** sizeof(struct sockaddr_in6): one slot of the destination table. */
 const SOCKADDR_SIZE = 28;
 const INITIAL_SLAB = 64 * 1024;
+const ignore: SendDone = () => {};
 const MAX_IDLE_SLAB = 4 * 1024 * 1024;
 /** Cached destination sockaddrs per socket; cleared past this many. */
 const DESTINATION_CACHE_LIMIT = 4096;
@@ -125,9 +126,11 @@ export class NativeBackend implements Backend {
   #destSlots = new Int32Array(SENDMMSG_MAX);
   #destTable = Buffer.alloc(SOCKADDR_SIZE * 16);
   #slots = new Map<Buffer, number>();
-  #lastDest: Buffer | undefined;
+  /** The destination of the newest queued datagram, and its slot. */
+  #lastIp: string | undefined;
+  #lastPort = 0;
   #lastSlot = -1;
-  #dones: (SendDone | undefined)[] = [];
+  #dones: SendDone[] = [];
   #tags: number[] = [];
   #count = 0;
   #head = 0;
@@ -227,10 +230,17 @@ export class NativeBackend implements Backend {
   send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void {
     let slot = -1;
     if (ip !== undefined) {
-      const dest = this.#destination(ip, port);
-      // An address the kernel can't take (from a custom lookup) fails alone.
-      if (typeof dest === 'number') return done(dest, tag);
-      slot = this.#slotOf(dest);
+      // Runs of one destination are the common case.
+      if (ip === this.#lastIp && port === this.#lastPort) slot = this.#lastSlot;
+      else {
+        const dest = this.#destination(ip, port);
+        // An address the kernel can't take (from a custom lookup) fails alone.
+        if (typeof dest === 'number') return done(dest, tag);
+        slot = this.#slotOf(dest);
+        this.#lastIp = ip;
+        this.#lastPort = port;
+        this.#lastSlot = slot;
+      }
     }
     const index = this.#count;
     const start = this.#offsets[index]!;
@@ -293,9 +303,7 @@ export class NativeBackend implements Backend {
       this.counters.datagramsSent++;
       this.counters.bytesSent += bytes;
     }
-    const done = this.#dones[index]!;
-    this.#dones[index] = undefined;
-    done(errno, this.#tags[index]!);
+    this.#dones[index]!(errno, this.#tags[index]!);
   }
 
   /** Makes room for `count` datagrams and `bytes` of payload, keeping what is queued. */
@@ -317,7 +325,6 @@ export class NativeBackend implements Backend {
 
   /** The slot of `dest` in the sockaddr table of the queued datagrams. */
   #slotOf(dest: Buffer): number {
-    if (dest === this.#lastDest) return this.#lastSlot;
     let slot = this.#slots.get(dest);
     if (slot === undefined) {
       slot = this.#slots.size;
@@ -329,19 +336,17 @@ export class NativeBackend implements Backend {
       dest.copy(this.#destTable, slot * SOCKADDR_SIZE);
       this.#slots.set(dest, slot);
     }
-    this.#lastDest = dest;
-    this.#lastSlot = slot;
     return slot;
   }
 
   /** Empties the queue; a slab grown by a backlog goes back to its first size. */
   #clearQueue(): void {
+    // The arrays are kept for the next batch; only the callbacks are let go.
+    this.#dones.fill(ignore, 0, this.#count);
     this.#count = 0;
     this.#head = 0;
-    this.#dones = [];
-    this.#tags = [];
     this.#slots.clear();
-    this.#lastDest = undefined;
+    this.#lastIp = undefined;
     if (this.#slab.length > MAX_IDLE_SLAB) this.#slab = Buffer.allocUnsafe(INITIAL_SLAB);
   }
 

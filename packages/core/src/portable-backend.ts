@@ -229,6 +229,10 @@ export class PortableBackend implements Backend {
     else socket.send(list, port, ip, onSent);
   }
 
+  flush(): void {
+    // node:dgram sends each datagram as it is given.
+  }
+
   sendQueueCount(): number {
     return this.#socket?.getSendQueueCount() ?? 0;
   }

@@ -138,6 +138,8 @@ export class Socket extends EventEmitter<SocketEventMap> {
   #sendBufferSize: number | undefined;
   #metadataFlags: number;
   #received = { datagrams: 0, bytes: 0, batches: 0 };
+  /** The newest address found to be an IP literal: skips isIP's regular expression on repeats. */
+  #lastLiteral: string | undefined;
 
   constructor(type: SocketType | SocketOptions, listener?: MessageListener) {
     super();
@@ -525,28 +527,42 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
     const sendAll = (ips: Map<string | undefined, string> | undefined) => {
       if (!this.#open) return;
+      let name: string | undefined;
+      let ip: string | undefined;
       for (let i = 0; i < data.length; i++) {
-        const ip = ips?.get(addresses[i]);
+        if (ips && (i === 0 || addresses[i] !== name)) ip = ips.get((name = addresses[i]));
         if (ips && ip === undefined) finish(); // its host name did not resolve: firstError says why
         else this.#backend.send(data[i]!, ip, ports[i]!, done, i);
       }
+      // The batch is complete: no reason to wait for the end of the tick.
+      this.#backend.flush();
     };
     if (this.#connectState === ConnectState.Connected) {
       sendAll(undefined);
       return;
     }
 
-    // Each distinct host name is resolved once.
+    // Each distinct host name is resolved once; an IP literal needs no
+    // lookup (unless a custom one is set), so the batch goes in this tick.
     const ips = new Map<string | undefined, string>();
-    const names = new Set(addresses);
-    let unresolved = names.size;
+    const first = addresses[0];
+    const names = addresses.every((name) => name === first) ? [first] : [...new Set(addresses)];
+    const lookups: (string | undefined)[] = [];
     for (const name of names) {
-      this.#resolve(name, (err, ip) => {
+      const host = this.#literal(name);
+      if (host === undefined) lookups.push(name);
+      else ips.set(name, host);
+    }
+    // Counted before the first lookup starts: a lookup may answer at once.
+    let unresolved = lookups.length;
+    for (const name of lookups) {
+      this.#resolve(name, (err, resolved) => {
         if (err) firstError ??= err;
-        else ips.set(name, ip);
+        else ips.set(name, resolved);
         if (--unresolved === 0) sendAll(ips);
       });
     }
+    if (lookups.length === 0) sendAll(ips);
   }
 
   // ---- close --------------------------------------------------------------
@@ -786,13 +802,25 @@ export class Socket extends EventEmitter<SocketEventMap> {
   }
 
   #resolve(address: string | undefined, callback: (err: Error | null, ip: string) => void): void {
-    const host = address || (this.#family === 4 ? '127.0.0.1' : '::1');
-    if (this.#lookup === dns.lookup && isIP(host) !== 0) {
+    const literal = this.#literal(address);
+    if (literal !== undefined) {
       // What dns.lookup does for an IP literal, without its option parsing.
-      process.nextTick(callback, null, host);
+      process.nextTick(callback, null, literal);
       return;
     }
-    this.#lookup(host, this.#family, (err, ip) => callback(err, ip));
+    this.#lookup(address || this.#localhost, this.#family, (err, ip) => callback(err, ip));
+  }
+
+  /** `address` (default localhost) when the default lookup would return it as is. */
+  #literal(address: string | undefined): string | undefined {
+    const host = address || this.#localhost;
+    if (this.#lookup !== dns.lookup) return undefined;
+    if (host === this.#lastLiteral || isIP(host) !== 0) return (this.#lastLiteral = host);
+    return undefined;
+  }
+
+  get #localhost(): string {
+    return this.#family === 4 ? '127.0.0.1' : '::1';
   }
 
   #enqueue(work: () => void): void {

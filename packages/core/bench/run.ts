@@ -1,0 +1,497 @@
+// `pnpm bench`: udpkit against node:dgram and a C sendmmsg/recvmmsg
+// reference, side by side in one run. See bench/README.md.
+//
+//   tsx bench/run.ts [--rounds 3] [--quick] [--backend native|portable] [--only send|receive]
+//
+// Everything runs inside a network namespace made here and deleted at the
+// end (also on error or Ctrl-C), so no datagram can leave the machine:
+//
+// - SEND: a veth pair v0/v1, 192.0.2.1/24 on v0 and a permanent neighbour
+//   entry for 192.0.2.2, so datagrams to 192.0.2.2 go through the whole
+//   stack, out of v0, and are discarded by v1 (which has no address).
+// - RECEIVE: the namespace's loopback; the C flood feeds one receiver at a
+//   time on 127.0.0.1, paced so that node:dgram keeps up.
+//
+// Each contender is a child process; each reports its own CPU time for the
+// measured part (after a warm-up). Rounds interleave the contenders, the
+// table shows medians, and ratios are medians of per-round ratios.
+// The process fails only on an error, never because a target is missed.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const coreDir = dirname(benchDir);
+const binDir = join(benchDir, '.bin');
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+    backend: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+
+// ---- configuration ----------------------------------------------------------
+
+const ROUNDS = Math.max(1, Number(args.rounds));
+const SCALE = args.quick ? 0.25 : 1;
+const BATCH = 64; // sendMany batch, C sendmmsg/recvmmsg batch, send() window
+const RCVBUF = 8 * 1024 * 1024;
+const SEND_DEST = '192.0.2.2'; // exists only inside the namespace, see inNamespace()
+const SEND_PORT = 9;
+
+/** Send path: datagrams per run (the first tenth is warm-up). */
+const SEND_SIZES = [
+  { size: 64, count: Math.round(200_000 * SCALE) },
+  { size: 1200, count: Math.round(100_000 * SCALE) },
+];
+/** Receive path: datagrams per run, paced at `rate` per second (node:dgram manages ~180k/s here at 64 B, ~80k/s at 1200 B). */
+const RECEIVE_SIZES = [
+  { size: 64, count: Math.round(200_000 * SCALE), rate: 100_000 },
+  { size: 1200, count: Math.round(100_000 * SCALE), rate: 50_000 },
+];
+/**
+ * CPUs: on the receive path the receiver on one, the flood (which also runs
+ * the loopback delivery) on the other. Senders are not pinned: the scheduler
+ * puts them where there is room.
+ */
+const CPU_SENDER = undefined;
+const CPU_RECEIVER = '1';
+const CPU_FLOOD = '0';
+const CHILD_TIMEOUT_MS = 60_000;
+
+type Contender = { id: string; label: string; kind: 'c' | 'node' };
+
+const SEND_CONTENDERS: Contender[] = [
+  { id: 'dgram', label: 'node:dgram send()', kind: 'node' },
+  { id: 'send', label: 'udpkit send()', kind: 'node' },
+  { id: 'sendMany', label: 'udpkit sendMany(64)', kind: 'node' },
+  { id: 'c', label: 'C sendmmsg(64)', kind: 'c' },
+];
+const RECEIVE_CONTENDERS: Contender[] = [
+  { id: 'dgram', label: "node:dgram 'message'", kind: 'node' },
+  { id: 'message', label: "udpkit 'message'", kind: 'node' },
+  { id: 'messages', label: "udpkit 'messages'", kind: 'node' },
+  { id: 'c', label: 'C recvmmsg(64)', kind: 'c' },
+];
+
+interface Target {
+  path: 'send' | 'receive';
+  size: number;
+  /** What the ratio divides: contender ids, `metric` of each. */
+  over: string;
+  under: string;
+  metric: 'pps' | 'cpuPerDatagram';
+  label: string;
+  /** `>=` for throughput ratios, `<=` for CPU ratios; undefined: informational. */
+  goal?: { op: '>=' | '<='; value: number };
+}
+
+const RATIOS: Target[] = [];
+for (const { size } of SEND_SIZES) {
+  const goal = <T>(v: T) => (size === 64 ? v : undefined);
+  RATIOS.push(
+    { path: 'send', size, over: 'sendMany', under: 'c', metric: 'pps', label: 'sendMany / C sendmmsg (datagrams/s)', goal: goal({ op: '>=', value: 0.95 }) },
+    { path: 'send', size, over: 'sendMany', under: 'dgram', metric: 'pps', label: 'sendMany / node:dgram (datagrams/s)', goal: goal({ op: '>=', value: 1.6 }) },
+    { path: 'send', size, over: 'send', under: 'dgram', metric: 'pps', label: 'send() / node:dgram (datagrams/s)', goal: goal({ op: '>=', value: 1.3 }) },
+    { path: 'send', size, over: 'sendMany', under: 'c', metric: 'cpuPerDatagram', label: 'sendMany / C sendmmsg (CPU per datagram)' },
+    { path: 'send', size, over: 'send', under: 'dgram', metric: 'cpuPerDatagram', label: 'send() / node:dgram (CPU per datagram)' },
+  );
+}
+for (const { size } of RECEIVE_SIZES) {
+  const goal = <T>(v: T) => (size === 64 ? v : undefined);
+  RATIOS.push(
+    { path: 'receive', size, over: 'message', under: 'dgram', metric: 'cpuPerDatagram', label: "'message' / node:dgram (CPU per datagram)", goal: goal({ op: '<=', value: 0.7 }) },
+    { path: 'receive', size, over: 'messages', under: 'c', metric: 'cpuPerDatagram', label: "'messages' / C recvmmsg (CPU per datagram)", goal: goal({ op: '<=', value: 1.2 }) },
+    { path: 'receive', size, over: 'messages', under: 'dgram', metric: 'cpuPerDatagram', label: "'messages' / node:dgram (CPU per datagram)" },
+  );
+}
+
+// ---- one measurement ----------------------------------------------------------
+
+interface Measurement {
+  path: 'send' | 'receive';
+  size: number;
+  contender: string;
+  round: number;
+  /** Datagrams in the measured part (after the warm-up). */
+  measured: number;
+  cpuUs: number;
+  wallUs: number;
+  pps: number;
+  cpuPerDatagram: number;
+  /** The user-space part of cpuPerDatagram (the rest is the kernel's). */
+  userPerDatagram: number;
+  /** Receive path: datagrams the flood sent and the receiver never saw. */
+  sent?: number;
+  received?: number;
+  drops?: number;
+  wakeups?: number;
+  raw: Record<string, unknown>;
+}
+
+const ns = `udpkit-bench-${process.pid}`;
+let nsCreated = false;
+
+function sh(cmd: string, argv: string[]): string {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+function inNs(argv: string[]): void {
+  sh('ip', ['netns', 'exec', ns, ...argv]);
+}
+
+function setUpNamespace(): void {
+  sh('ip', ['netns', 'add', ns]);
+  nsCreated = true;
+  inNs(['ip', 'link', 'set', 'lo', 'up']);
+  inNs(['ip', 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+  inNs(['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'v0']);
+  inNs(['ip', 'link', 'set', 'v0', 'up']);
+  inNs(['ip', 'link', 'set', 'v1', 'up']);
+  inNs(['ip', 'neigh', 'add', SEND_DEST, 'lladdr', '02:00:00:00:00:02', 'dev', 'v0', 'nud', 'permanent']);
+  // Belt and braces: inside the namespace 192.0.2.2 must leave by v0, and
+  // the namespace must have no other way out.
+  const route = sh('ip', ['netns', 'exec', ns, 'ip', '-4', 'route', 'get', SEND_DEST]);
+  if (!/\bdev v0\b/.test(route)) throw new Error(`unexpected route to ${SEND_DEST} in ${ns}: ${route}`);
+  const links = sh('ip', ['netns', 'exec', ns, 'ip', '-o', 'link', 'show']);
+  const names = links.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().replace(/@.*/, ''));
+  if (names.some((n) => !['lo', 'v0', 'v1'].includes(n))) throw new Error(`unexpected links in ${ns}: ${names.join(', ')}`);
+}
+
+function tearDownNamespace(): void {
+  if (!nsCreated) return;
+  nsCreated = false;
+  spawnSync('ip', ['netns', 'del', ns]);
+}
+
+const children = new Set<ReturnType<typeof spawn>>();
+
+interface Child {
+  /** Resolves with the last JSON line the child printed. */
+  result: Promise<Record<string, unknown>>;
+  /** Resolves with the first line starting with READY. */
+  ready: Promise<string>;
+}
+
+/**
+ * Starts `argv` inside the bench's namespace, pinned to `cpu` if given. Every sender
+ * of the bench starts here: nothing the bench sends can leave the namespace.
+ */
+function inNamespace(cpu: string | undefined, argv: string[], what: string): Child {
+  if (!nsCreated) throw new Error('the bench namespace is gone');
+  const pin = cpu === undefined ? [] : ['taskset', '-c', cpu];
+  const child = spawn('ip', ['netns', 'exec', ns, ...pin, ...argv], {
+    cwd: coreDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  let onReady: (line: string) => void = () => {};
+  const ready = new Promise<string>((resolve) => (onReady = resolve));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    const line = stdout.split('\n').find((l) => l.startsWith('READY'));
+    if (line) onReady(line);
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+  const result = new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      const last = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (code !== 0 || !last) {
+        reject(new Error(`${what} failed (${signal ?? `exit ${code}`}):\n${stderr.trim() || stdout.trim()}`));
+        return;
+      }
+      resolve(JSON.parse(last) as Record<string, unknown>);
+    });
+  });
+  result.catch(() => onReady('')); // a child that dies before READY
+  return { result, ready };
+}
+
+function nodeChild(script: string, options: Record<string, string | number>): string[] {
+  const flags = Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  return [process.execPath, '--import', 'tsx', join(benchDir, script), ...flags];
+}
+
+async function measureSend(contender: Contender, size: number, count: number, round: number, backend: string): Promise<Measurement> {
+  const warmup = Math.round(count / 10);
+  const argv =
+    contender.kind === 'c'
+      ? [join(binDir, 'flood'), SEND_DEST, String(SEND_PORT), String(size), String(count), String(BATCH), '0', String(warmup)]
+      : nodeChild('sender.ts', { impl: contender.id, backend, address: SEND_DEST, port: SEND_PORT, size, count, warmup, window: BATCH });
+  const raw = await inNamespace(CPU_SENDER, argv, `${contender.label} (${size} B)`).result;
+  const measured = Number(raw.measured);
+  const cpuUs = Number(raw.cpuUs);
+  const wallUs = Number(raw.wallUs);
+  if (Number(raw.errors)) throw new Error(`${contender.label}: ${raw.errors} send errors`);
+  return {
+    path: 'send', size, contender: contender.id, round, measured, cpuUs, wallUs,
+    pps: measured / (wallUs / 1e6),
+    cpuPerDatagram: cpuUs / measured,
+    userPerDatagram: Number(raw.userUs) / measured,
+    raw,
+  };
+}
+
+async function measureReceive(contender: Contender, size: number, count: number, rate: number, round: number, backend: string): Promise<Measurement> {
+  const warmup = Math.round(count / 10);
+  const idleMs = 300;
+  const argv =
+    contender.kind === 'c'
+      ? [join(binDir, 'sink'), String(count), String(warmup), String(RCVBUF), String(idleMs)]
+      : nodeChild('receiver.ts', { impl: contender.id, backend, expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs });
+  const receiver = inNamespace(CPU_RECEIVER, argv, `${contender.label} (${size} B)`);
+  const ready = await receiver.ready;
+  if (!ready) return receiver.result.then(() => { throw new Error(`${contender.label} never got ready`); });
+  const port = ready.split(' ')[1]!;
+  const flood = await inNamespace(CPU_FLOOD, [join(binDir, 'flood'), '127.0.0.1', port, String(size), String(count), String(BATCH), String(rate), '0'], 'flood').result;
+  const raw = await receiver.result;
+  const measured = Number(raw.measured);
+  const cpuUs = Number(raw.cpuUs);
+  const wallUs = Number(raw.wallUs);
+  const sent = Number(flood.sent);
+  const received = Number(raw.received);
+  if (measured <= 0) throw new Error(`${contender.label} received nothing after the warm-up (${received} of ${sent})`);
+  return {
+    path: 'receive', size, contender: contender.id, round, measured, cpuUs, wallUs,
+    pps: measured / (wallUs / 1e6),
+    cpuPerDatagram: cpuUs / measured,
+    userPerDatagram: Number(raw.userUs) / measured,
+    sent, received, drops: sent - received,
+    wakeups: raw.wakeups === undefined ? undefined : Number(raw.wakeups),
+    raw: { ...raw, flood },
+  };
+}
+
+// ---- preparation ----------------------------------------------------------------
+
+function compileReferences(): void {
+  mkdirSync(binDir, { recursive: true });
+  for (const name of ['flood', 'sink']) {
+    const source = join(benchDir, 'reference', `${name}.c`);
+    const binary = join(binDir, name);
+    if (existsSync(binary) && statSync(binary).mtimeMs > statSync(source).mtimeMs) continue;
+    sh('gcc', ['-O2', '-Wall', '-Wextra', '-o', binary, source]);
+  }
+}
+
+/** The bench measures `dist/` (what `@udpkit/core` exports); say so when `src/` is newer. */
+function staleDist(): string[] {
+  const stale: string[] = [];
+  for (const file of readdirSync(join(coreDir, 'src'))) {
+    if (!file.endsWith('.ts')) continue;
+    const built = join(coreDir, 'dist', file.replace(/\.ts$/, '.js'));
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(coreDir, 'src', file)).mtimeMs) stale.push(file);
+  }
+  return stale;
+}
+
+function preflight(): void {
+  if (process.platform !== 'linux') throw new Error('the bench needs Linux (network namespaces, sendmmsg)');
+  if (process.getuid?.() !== 0) throw new Error('the bench needs root: it makes a network namespace and a veth pair');
+  for (const tool of ['ip', 'gcc', 'taskset']) {
+    if (spawnSync('which', [tool]).status !== 0) throw new Error(`the bench needs \`${tool}\` on PATH`);
+  }
+  if (os.availableParallelism() < 2) throw new Error('the bench needs 2 CPUs (flood and receiver on their own)');
+}
+
+// ---- statistics and output -------------------------------------------------------
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const fmt = {
+  pps: (v: number) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M/s` : `${(v / 1e3).toFixed(0)} k/s`),
+  us: (v: number) => `${v.toFixed(3)} µs`,
+  x: (v: number) => `${v.toFixed(2)}x`,
+  pct: (v: number) => `${(v * 100).toFixed(1)} %`,
+};
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map((r, i) => {
+      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+// ---- main ------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  preflight();
+  compileReferences();
+  const core = (await import('@udpkit/core')) as typeof import('@udpkit/core');
+  const nativeError = core.nativeLoadError;
+  const backend = args.backend ?? (nativeError ? 'portable' : 'native');
+  if (backend === 'native' && nativeError) throw new Error(`--backend native: ${nativeError.message}`);
+  const notes: string[] = [];
+  if (backend === 'portable') {
+    notes.push(
+      `udpkit runs on the PORTABLE backend${nativeError ? ` (native helper: ${nativeError.message})` : ''}; the targets are meant for the native backend.`,
+    );
+  }
+  const stale = staleDist();
+  if (stale.length) notes.push(`dist/ is older than src/ (${stale.join(', ')}): run \`npx tsc -p tsconfig.build.json\` first.`);
+  for (const note of notes) console.log(`NOTE: ${note}`);
+
+  const doSend = args.only !== 'receive';
+  const doReceive = args.only !== 'send';
+  const measurements: Measurement[] = [];
+  const started = Date.now();
+  setUpNamespace();
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Interleave, and rotate the order so no contender always goes first.
+      const rotate = <T>(xs: T[]) => xs.map((_, i) => xs[(i + round - 1) % xs.length]!);
+      if (doSend) {
+        for (const { size, count } of SEND_SIZES) {
+          for (const contender of rotate(SEND_CONTENDERS)) {
+            const m = await measureSend(contender, size, count, round, backend);
+            measurements.push(m);
+            console.log(`round ${round}  send ${String(size).padStart(4)} B  ${contender.label.padEnd(22)} ${fmt.pps(m.pps).padStart(9)}  ${fmt.us(m.cpuPerDatagram)}/datagram`);
+          }
+        }
+      }
+      if (doReceive) {
+        for (const { size, count, rate } of RECEIVE_SIZES) {
+          for (const contender of rotate(RECEIVE_CONTENDERS)) {
+            const m = await measureReceive(contender, size, count, rate, round, backend);
+            measurements.push(m);
+            console.log(`round ${round}  recv ${String(size).padStart(4)} B  ${contender.label.padEnd(22)} ${fmt.us(m.cpuPerDatagram)}/datagram  drops ${fmt.pct(m.drops! / m.sent!)}`);
+          }
+        }
+      }
+    }
+  } finally {
+    tearDownNamespace();
+  }
+
+  // Medians per contender.
+  const pick = (path: string, size: number, contender: string) =>
+    measurements.filter((m) => m.path === path && m.size === size && m.contender === contender);
+  const summary: Record<string, unknown>[] = [];
+  const rows: string[][] = [['', 'datagrams/s', 'CPU/datagram', 'of it user', 'spread (CPU)', 'busy', 'drops', 'per wake-up']];
+  let disturbed = 0;
+  for (const [path, sizes, contenders] of [
+    ['send', doSend ? SEND_SIZES : [], SEND_CONTENDERS],
+    ['receive', doReceive ? RECEIVE_SIZES : [], RECEIVE_CONTENDERS],
+  ] as const) {
+    for (const { size } of sizes) {
+      for (const c of contenders) {
+        const ms = pick(path, size, c.id);
+        const cpu = ms.map((m) => m.cpuPerDatagram);
+        const pps = median(ms.map((m) => m.pps));
+        const drops = path === 'receive' ? median(ms.map((m) => m.drops! / m.sent!)) : undefined;
+        const perWake = ms.every((m) => m.wakeups) ? median(ms.map((m) => m.received! / m.wakeups!)) : undefined;
+        const spread = (Math.max(...cpu) - Math.min(...cpu)) / median(cpu);
+        const user = median(ms.map((m) => m.userPerDatagram));
+        // CPU time over wall time: a sender that can't keep its CPU busy was
+        // preempted by other load (or waited), and its datagrams/s suffer.
+        const busy = median(ms.map((m) => m.cpuUs / m.wallUs));
+        if (path === 'send') disturbed += ms.filter((m) => m.cpuUs / m.wallUs < 0.85).length;
+        summary.push({ path, size, contender: c.id, label: c.label, pps, cpuPerDatagramUs: median(cpu), userPerDatagramUs: user, busy, spread, drops, perWakeup: perWake });
+        rows.push([
+          `${path.padEnd(7)} ${String(size).padStart(4)} B  ${c.label}`,
+          path === 'send' ? fmt.pps(pps) : `(paced) ${fmt.pps(pps)}`,
+          fmt.us(median(cpu)),
+          fmt.us(user),
+          `±${fmt.pct(spread / 2)}`,
+          path === 'send' ? fmt.pct(busy) : '',
+          drops === undefined ? '' : fmt.pct(drops),
+          perWake === undefined ? '' : perWake.toFixed(1),
+        ]);
+      }
+    }
+  }
+
+  // Ratios: medians of per-round ratios (each round's contenders ran minutes apart at most).
+  const ratios: Record<string, unknown>[] = [];
+  const ratioRows: string[][] = [['ratio', 'median', 'target (64 B)', '']];
+  let misses = 0;
+  for (const t of RATIOS) {
+    if ((t.path === 'send' && !doSend) || (t.path === 'receive' && !doReceive)) continue;
+    const perRound: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const a = measurements.find((m) => m.path === t.path && m.size === t.size && m.contender === t.over && m.round === round);
+      const b = measurements.find((m) => m.path === t.path && m.size === t.size && m.contender === t.under && m.round === round);
+      if (a && b) perRound.push(a[t.metric] / b[t.metric]);
+    }
+    const value = median(perRound);
+    const pass = t.goal ? (t.goal.op === '>=' ? value >= t.goal.value : value <= t.goal.value) : undefined;
+    if (pass === false) misses++;
+    ratios.push({ path: t.path, size: t.size, label: t.label, metric: t.metric, value, perRound, target: t.goal, pass });
+    ratioRows.push([
+      `${t.path.padEnd(7)} ${String(t.size).padStart(4)} B  ${t.label}`,
+      fmt.x(value),
+      t.goal ? `${t.goal.op} ${t.goal.value}x` : '',
+      pass === undefined ? '' : pass ? 'PASS' : 'MISS',
+    ]);
+  }
+
+  console.log(`\nudpkit backend: ${backend}; ${ROUNDS} round(s), medians; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log('CPU = user + system time of the contender process per datagram (sent, or received and handed to JS)\n');
+  console.log(table(rows));
+  console.log();
+  console.log(table(ratioRows));
+  if (disturbed) {
+    notes.push(
+      `${disturbed} send run(s) kept their CPU less than 85 % busy: other load on the machine; datagrams/s ratios are less reliable than CPU/datagram ones.`,
+    );
+  }
+  for (const note of notes) console.log(`\nNOTE: ${note}`);
+  if (misses) console.log(`\n${misses} target(s) missed (reported, not an error).`);
+
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    kernel: os.release(),
+    cpus: os.cpus().map((c) => c.model),
+    backend,
+    notes,
+    config: { rounds: ROUNDS, batch: BATCH, rcvbuf: RCVBUF, send: SEND_SIZES, receive: RECEIVE_SIZES },
+    summary,
+    ratios,
+    measurements,
+  };
+  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote bench/results.json`);
+  return 0;
+}
+
+function abort(signal: NodeJS.Signals): void {
+  for (const child of children) child.kill('SIGKILL');
+  tearDownNamespace();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+process.once('SIGINT', abort);
+process.once('SIGTERM', abort);
+process.once('exit', tearDownNamespace);
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    for (const child of children) child.kill('SIGKILL');
+    tearDownNamespace();
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);
