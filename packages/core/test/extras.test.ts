@@ -1,7 +1,9 @@
 // What udpkit adds to node:dgram: sendMany, transparent batching, 'messages',
 // pause/resume, stats(), receive metadata and the backend switch. Runs on
 // both backends; where the portable backend can't do a thing, it must say so.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createSocket, defaultBackend, nativeLoadError, type Socket } from '@udpkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, bound, closeAll, collect, sendManyAsync, waitFor } from './support/sockets.js';
@@ -49,6 +51,22 @@ describe('backend selection', () => {
     expect(() => createSocket({ type: 'udp4', backend: 'fast' as never })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' }),
     );
+  });
+});
+
+describe('module formats', () => {
+  it('loads with require() too, with the same default and named exports', () => {
+    const script = `
+      const dgram = require('@udpkit/core');
+      const socket = dgram.createSocket('udp4');
+      console.log(JSON.stringify([typeof dgram.createSocket, dgram.default.Socket === dgram.Socket, socket instanceof dgram.Socket, socket.backend]));
+      socket.close();`;
+    const output = execFileSync(process.execPath, ['-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      env: { ...process.env, UDPKIT_BACKEND: backend },
+    });
+    expect(JSON.parse(output)).toEqual(['function', true, true, backend]);
   });
 });
 
