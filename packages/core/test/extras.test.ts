@@ -392,3 +392,50 @@ describe('Linux socket options', () => {
     expect(() => s.unblockSource('127.0.0.1', null as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 });
+
+describe.runIf(backend === 'native')('lifetime without close()', () => {
+  function runChild(script: string): Record<string, unknown> {
+    const output = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    return JSON.parse(output);
+  }
+
+  it('releases the descriptors of sockets dropped while not reading, after GC', () => {
+    const result = runChild(`
+      import { createSocket } from '@udpkit/core';
+      import { readdirSync } from 'node:fs';
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+      const before = fds();
+      await Promise.all(Array.from({ length: 20 }, () => new Promise((resolve) => {
+        const socket = createSocket('udp4');
+        socket.bind(0, '127.0.0.1', () => resolve(socket.pause()));
+      })));
+      const held = fds();
+      for (let i = 0; i < 20 && fds() > before; i++) { globalThis.gc(); await sleep(10); }
+      console.log(JSON.stringify({ before, held, after: fds() }));`);
+    expect(result.held).toBe((result.before as number) + 20);
+    expect(result.after).toBe(result.before);
+  });
+
+  it('keeps a reading socket alive without a reference, as Node does', () => {
+    const result = runChild(`
+      import { createSocket } from '@udpkit/core';
+      const port = await new Promise((resolve) => {
+        const socket = createSocket('udp4', (msg) => {
+          console.log(JSON.stringify({ received: msg.toString() }));
+          socket.close();
+        });
+        socket.bind(0, '127.0.0.1', () => resolve(socket.address().port));
+      });
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      globalThis.gc();
+      const sender = createSocket('udp4');
+      sender.send('still here', port, '127.0.0.1', () => sender.close());`);
+    expect(result).toEqual({ received: 'still here' });
+  });
+});
