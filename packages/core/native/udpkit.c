@@ -327,7 +327,7 @@ static napi_value addr_string(napi_env env, addr_cache* c, int family,
   char buf[ADDR_MAX];
 
   if (c->str != NULL && c->family == family && c->scope == scope &&
-      memcmp(c->addr, addr, len) == 0)
+      (len == 0 || memcmp(c->addr, addr, len) == 0))
     return c->str;
   buf[0] = '\0';
   if (len != 0) format_addr(family, addr, scope, buf);
@@ -335,7 +335,7 @@ static napi_value addr_string(napi_env env, addr_cache* c, int family,
     return NULL;
   c->family = family;
   c->scope = scope;
-  memcpy(c->addr, addr, len);
+  if (len != 0) memcpy(c->addr, addr, len);
   return c->str;
 }
 

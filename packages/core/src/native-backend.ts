@@ -43,7 +43,7 @@ interface Binding {
   setRecvMetadata(h: Handle, flags: number): number;
   sockaddr(family: Family, ip: string, port: number): Buffer | number;
   send(h: Handle, slab: Buffer, offsets: Uint32Array, destSlots: Int32Array, destTable: Buffer, start: number, end: number): number;
-  awaitWritable(h: Handle): void;
+  awaitWritable(h: Handle): number | undefined;
   recvStart(h: Handle): number;
   recvStop(h: Handle): number;
   ref(h: Handle): void;
@@ -58,12 +58,10 @@ const MAX_BATCH = 64;
 const META_STRIDE = 8;
 const UV_EAGAIN = -11;
 const UV_ECANCELED = -125;
-const UV_EINVAL = -22;
 const SENDMMSG_MAX = 1024;
 /** sizeof(struct sockaddr_in6): one slot of the destination table. */
 const SOCKADDR_SIZE = 28;
 const INITIAL_SLAB = 64 * 1024;
-const ignore: SendDone = () => {};
 const MAX_IDLE_SLAB = 4 * 1024 * 1024;
 /** Cached destination sockaddrs per socket; cleared past this many. */
 const DESTINATION_CACHE_LIMIT = 4096;
@@ -212,8 +210,9 @@ export class NativeBackend implements Backend {
   }
 
   setReceiveMetadata(flags: number): number {
-    this.#metadataFlags = flags;
-    return this.#binding.setRecvMetadata(this.#handle, flags);
+    const errno = this.#binding.setRecvMetadata(this.#handle, flags);
+    if (!errno) this.#metadataFlags = flags;
+    return errno;
   }
 
   bufferSize(size: number, recv: boolean): number {
@@ -273,37 +272,61 @@ export class NativeBackend implements Backend {
 
   /** Hands the queue to the kernel until it is empty or the socket buffer is full. */
   flush(): void {
+    this.#drain(false);
+  }
+
+  #drain(closing: boolean): void {
     this.#flushScheduled = false;
     this.#awaitingWritable = false;
-    // `#head` moves before any callback runs: a callback may send or close.
     while (this.#head < this.#count) {
       const start = this.#head;
       const end = this.#count;
       const sent = this.#binding.send(this.#handle, this.#slab, this.#offsets, this.#destSlots, this.#destTable, start, end);
       const errno = this.#status[0]!;
-      const refused = sent < end - start && errno !== UV_EAGAIN;
-      this.#head = start + sent + (refused ? 1 : 0);
+      const went = start + sent;
       if (sent > 0) this.counters.sendBatches += Math.ceil(sent / SENDMMSG_MAX);
-      for (let i = start; i < start + sent; i++) this.#settle(i, 0);
-      // The kernel refused this one datagram (EMSGSIZE, say): report it, go on.
-      if (refused) this.#settle(start + sent, errno || UV_EINVAL);
-      else if (sent < end - start) {
-        this.#awaitingWritable = true;
-        this.#binding.awaitWritable(this.#handle);
-        return;
+
+      let report: () => void;
+      if (went === end || errno !== UV_EAGAIN) {
+        // All went, or the kernel refused datagram `went` (EMSGSIZE, say): it fails alone.
+        report = this.#take(start, Math.min(went + 1, end), went, errno);
+      } else if (closing) {
+        // What the kernel can't take now is cancelled, as libuv does on close.
+        report = this.#take(start, end, went, UV_ECANCELED);
+      } else {
+        const cannotWait = this.#binding.awaitWritable(this.#handle) ?? 0;
+        this.#awaitingWritable = cannotWait === 0;
+        // Without a writability wait nothing would send the rest: it fails.
+        report = cannotWait ? this.#take(start, end, went, cannotWait) : this.#take(start, went, went, 0);
       }
+      // Callbacks run once the queue is consistent, since one may send or
+      // close; on close, after close() returns, as Node's do.
+      if (closing) process.nextTick(report);
+      else report();
+      if (this.#awaitingWritable) return;
     }
-    this.#clearQueue();
   }
 
-  #settle(index: number, errno: number): void {
-    const bytes = this.#offsets[index + 1]! - this.#offsets[index]!;
-    this.#queuedBytes -= bytes;
-    if (!errno) {
-      this.counters.datagramsSent++;
-      this.counters.bytesSent += bytes;
+  /**
+   * Settles datagrams [start, stop): those before `failed` went, the rest
+   * failed with `errno`. Returns the function that calls their callbacks.
+   */
+  #take(start: number, stop: number, failed: number, errno: number): () => void {
+    const dones = this.#dones;
+    const tags = this.#tags;
+    for (let i = start; i < stop; i++) {
+      const bytes = this.#offsets[i + 1]! - this.#offsets[i]!;
+      this.#queuedBytes -= bytes;
+      if (i < failed) {
+        this.counters.datagramsSent++;
+        this.counters.bytesSent += bytes;
+      }
     }
-    this.#dones[index]!(errno, this.#tags[index]!);
+    this.#head = stop;
+    if (stop === this.#count) this.#clearQueue();
+    return () => {
+      for (let i = start; i < stop; i++) dones[i]!(i < failed ? 0 : errno, tags[i]!);
+    };
   }
 
   /** Makes room for `count` datagrams and `bytes` of payload, keeping what is queued. */
@@ -341,8 +364,9 @@ export class NativeBackend implements Backend {
 
   /** Empties the queue; a slab grown by a backlog goes back to its first size. */
   #clearQueue(): void {
-    // The arrays are kept for the next batch; only the callbacks are let go.
-    this.#dones.fill(ignore, 0, this.#count);
+    // New arrays: a report taken from the old ones may still be running.
+    this.#dones = [];
+    this.#tags = [];
     this.#count = 0;
     this.#head = 0;
     this.#slots.clear();
@@ -430,15 +454,11 @@ export class NativeBackend implements Backend {
 
   close(): void {
     // What the kernel takes now still goes (Node's sends are synchronous
-    // when the buffer has room); the rest is cancelled, as libuv does.
-    if (this.#head < this.#count) this.flush();
-    const start = this.#head;
-    const end = this.#count;
-    this.#head = end;
+    // when the buffer has room).
+    this.#drain(true);
     this.#binding.close(this.#handle);
-    for (let i = start; i < end; i++) this.#settle(i, UV_ECANCELED);
-    this.#clearQueue();
   }
+
 
 }
 

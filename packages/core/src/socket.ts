@@ -543,7 +543,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
     }
 
     // Each distinct host name is resolved once; an IP literal needs no
-    // lookup (unless a custom one is set), so the batch goes in this tick.
+    // lookup (unless a custom one is set).
     const ips = new Map<string | undefined, string>();
     const first = addresses[0];
     const names = addresses.every((name) => name === first) ? [first] : [...new Set(addresses)];
@@ -562,7 +562,9 @@ export class Socket extends EventEmitter<SocketEventMap> {
         if (--unresolved === 0) sendAll(ips);
       });
     }
-    if (lookups.length === 0) sendAll(ips);
+    // Not before the send() calls made earlier in this tick, which wait a
+    // tick for their lookup: datagrams leave in the order they were given.
+    if (lookups.length === 0) process.nextTick(sendAll, ips);
   }
 
   // ---- close --------------------------------------------------------------
@@ -575,8 +577,9 @@ export class Socket extends EventEmitter<SocketEventMap> {
     }
     const backend = this.#healthCheck();
     this.#stopReceiving();
-    backend.close();
+    // Closed before the backend settles what it still holds.
     this.#open = false;
+    backend.close();
     process.nextTick(() => this.emit('close'));
     return this;
   }

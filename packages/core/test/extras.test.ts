@@ -235,6 +235,59 @@ describe('transparent batching', () => {
   });
 });
 
+describe('send queue re-entrancy', () => {
+  function sendThree(sender: Socket, port: number, onFirst: () => void): Promise<[number, string | null, number | undefined][]> {
+    return new Promise((resolve) => {
+      const calls: [number, string | null, number | undefined][] = [];
+      for (let i = 0; i < 3; i++) {
+        sender.send(`x${i}`, port, '127.0.0.1', (error, bytes) => {
+          calls.push([i, (error as NodeJS.ErrnoException | null)?.code ?? null, bytes]);
+          if (i === 0) onFirst();
+          if (calls.length === 3) resolve(calls);
+        });
+      }
+    });
+  }
+
+  it('calls every send callback once when one of them closes the socket', async () => {
+    const receiver = await socket();
+    const sender = await socket();
+    let closes = 0;
+    sender.on('close', () => closes++);
+    const calls = await sendThree(sender, receiver.address().port, () => sender.close());
+    expect(calls).toEqual([[0, null, 2], [1, null, 2], [2, null, 2]]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closes).toBe(1);
+  });
+
+  it('calls every send callback once when one of them sends more', async () => {
+    const receiver = await socket();
+    const sender = await socket();
+    const port = receiver.address().port;
+    const received = collect(receiver, 5);
+    let many: unknown;
+    const calls = await sendThree(sender, port, () => {
+      sender.sendMany([{ data: 'm', port }], (error, sent) => (many = [error, sent]));
+      sender.send('after', port);
+    });
+    expect(calls).toEqual([[0, null, 2], [1, null, 2], [2, null, 2]]);
+    expect((await received).map(({ data }) => data.toString())).toEqual(['x0', 'x1', 'x2', 'm', 'after']);
+    expect(many).toEqual([null, 1]);
+    expect(sender.stats()).toMatchObject({ datagramsSent: 5, bytesSent: 12, sendQueueCount: 0, sendQueueSize: 0 });
+  });
+
+  it('keeps the order of send() and sendMany() calls made in one tick', async () => {
+    const receiver = await socket();
+    const sender = await socket();
+    const port = receiver.address().port;
+    const received = collect(receiver, 15);
+    for (let i = 0; i < 10; i++) sender.send(`d${i}`, port, '127.0.0.1');
+    sender.sendMany(Array.from({ length: 5 }, (_, i) => ({ data: `m${i}`, port, address: '127.0.0.1' })));
+    const order = (await received).map(({ data }) => data.toString());
+    expect(order).toEqual([...Array.from({ length: 10 }, (_, i) => `d${i}`), ...Array.from({ length: 5 }, (_, i) => `m${i}`)]);
+  });
+});
+
 describe("'messages' batches", () => {
   it('carries every datagram once, in the order of the per-datagram events', async () => {
     const receiver = await socket();
