@@ -492,3 +492,56 @@ describe.runIf(backend === 'native')('lifetime without close()', () => {
     expect(result).toEqual({ received: 'still here' });
   });
 });
+
+// Loopback frees the send buffer as it transmits, so the kernel only says
+// EAGAIN with a queue in the way: a rate-limited lo in a private namespace.
+const canThrottle = process.getuid?.() === 0;
+describe.runIf(canThrottle)('a full send buffer (EAGAIN)', () => {
+  it('queues, waits for writability and delivers every datagram once, in order', () => {
+    const script = `
+      import { createSocket } from '@udpkit/core';
+      const total = 3000;
+      const receiver = createSocket('udp4');
+      await new Promise((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+      receiver.setRecvBufferSize(4 << 20);
+      const got = [];
+      receiver.on('message', (data) => got.push(data.readUInt32BE(0)));
+      const sender = createSocket('udp4');
+      await new Promise((resolve) => sender.bind(0, '127.0.0.1', resolve));
+      sender.setSendBufferSize(1);
+      const port = receiver.address().port;
+      let peakQueue = 0;
+      const sample = setInterval(() => (peakQueue = Math.max(peakQueue, sender.getSendQueueCount())), 1);
+      const callbacks = [];
+      for (let i = 0; i < total; i++) {
+        const data = Buffer.alloc(64);
+        data.writeUInt32BE(i);
+        sender.send(data, port, '127.0.0.1', (error, bytes) => callbacks.push(error ? error.code : bytes));
+      }
+      const many = await new Promise((resolve) => {
+        const messages = Array.from({ length: 500 }, (_, i) => {
+          const data = Buffer.alloc(64);
+          data.writeUInt32BE(total + i);
+          return { data, port };
+        });
+        sender.sendMany(messages, (error, sent) => resolve([error, sent]));
+      });
+      const deadline = Date.now() + 10000;
+      while (got.length < total + 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      clearInterval(sample);
+      const inOrder = got.every((n, i) => n === i);
+      console.log(JSON.stringify({ received: got.length, inOrder, callbacks: callbacks.length,
+        allOk: callbacks.every((c) => c === 64), many, peakQueue, queue: sender.getSendQueueCount(), stats: sender.stats().datagramsSent }));
+      sender.close();
+      receiver.close();`;
+    const output = execFileSync(
+      'unshare',
+      ['-n', 'sh', '-c', 'ip link set lo up && tc qdisc add dev lo root tbf rate 20mbit burst 16kb latency 200ms && exec "$@"', 'sh', process.execPath, '--input-type=module', '-e', script],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 20_000, env: { ...process.env, UDPKIT_BACKEND: backend } },
+    );
+    const result = JSON.parse(output);
+    expect(result).toMatchObject({ received: 3500, inOrder: true, callbacks: 3000, allOk: true, many: [null, 500], queue: 0, stats: 3500 });
+    // The kernel did push back: datagrams waited in udpkit's queue (or node:dgram's).
+    if (backend === 'native') expect(result.peakQueue).toBeGreaterThan(0);
+  });
+});
