@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-const packages = readdirSync('packages').map((name) => join('packages', name));
+const packages = [...readdirSync('packages').map((name) => join('packages', name)), 'examples'];
 const reports = packages.map((dir) => join(dir, 'test-results.json'));
 for (const report of reports) rmSync(report, { force: true });
 

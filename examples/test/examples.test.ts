@@ -1,0 +1,31 @@
+// Every example runs to completion and prints what it promises.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const here = fileURLToPath(new URL('..', import.meta.url));
+
+function run(example: string): string {
+  return execFileSync(process.execPath, ['--import', 'tsx', example], { cwd: here, encoding: 'utf8', timeout: 20_000 });
+}
+
+describe('examples', () => {
+  it('demo.ts: sendMany into an RxJS pipeline', () => {
+    const output = run('demo.ts');
+    expect(output).toMatch(/sent 10000 datagrams with sendMany, received them through an RxJS pipeline/);
+    // Sums of 0..9999 per 1000: 499500, 1499500, ...
+    expect(output).toContain('sum per 1000: 499500 1499500 2499500');
+  });
+
+  it('drop-in.ts: node:dgram code on @udpkit/core', () => {
+    expect(run('drop-in.ts')).toBe('echo: one\necho: two\necho: three\n');
+  });
+
+  it('streams.ts: datagrams through a TransformStream', () => {
+    expect(run('streams.ts')).toMatch(/^127\.0\.0\.1:\d+ says hello\n127\.0\.0\.1:\d+ says from\n127\.0\.0\.1:\d+ says streams\n$/);
+  });
+
+  it('rx-pipeline.ts: totals per metric', () => {
+    expect(run('rx-pipeline.ts')).toBe("{ hits: 3, bytes: 704 }\n");
+  });
+});
