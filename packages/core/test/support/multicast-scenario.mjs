@@ -15,6 +15,15 @@ function bind(dgram, type, address, port = 0, options = {}) {
   });
 }
 
+/** A receiver on the any address, and senders from 127.0.0.1 (A) and 127.0.0.2 (B). */
+async function twoSources(dgram) {
+  const receiver = await bind(dgram, 'udp4', '0.0.0.0');
+  const fromA = await bind(dgram, 'udp4', '127.0.0.1');
+  const fromB = await bind(dgram, 'udp4', '127.0.0.2');
+  for (const sender of [fromA, fromB]) sender.setMulticastInterface('127.0.0.1');
+  return { receiver, fromA, fromB, port: receiver.address().port };
+}
+
 /** Sends `text` and resolves with what `receiver` got within a short window. */
 function exchange(sender, receiver, text, port, group) {
   return new Promise((resolve) => {
@@ -67,11 +76,7 @@ const scenarios = {
 
   async sourceSpecific(dgram) {
     const group = '232.1.2.3';
-    const receiver = await bind(dgram, 'udp4', '0.0.0.0');
-    const fromA = await bind(dgram, 'udp4', '127.0.0.1');
-    const fromB = await bind(dgram, 'udp4', '127.0.0.2');
-    for (const sender of [fromA, fromB]) sender.setMulticastInterface('127.0.0.1');
-    const { port } = receiver.address();
+    const { receiver, fromA, fromB, port } = await twoSources(dgram);
     const steps = {};
     steps.join = attempt(() => receiver.addSourceSpecificMembership('127.0.0.1', group, '127.0.0.1'));
     steps.fromSource = await exchange(fromA, receiver, 'from the source', port, group);
@@ -124,11 +129,7 @@ const scenarios = {
   // udpkit only (native backend): MCAST_BLOCK_SOURCE and IP_MULTICAST_ALL.
   async blockSource(dgram) {
     const group = '239.1.2.4';
-    const receiver = await bind(dgram, 'udp4', '0.0.0.0');
-    const fromA = await bind(dgram, 'udp4', '127.0.0.1');
-    const fromB = await bind(dgram, 'udp4', '127.0.0.2');
-    for (const sender of [fromA, fromB]) sender.setMulticastInterface('127.0.0.1');
-    const { port } = receiver.address();
+    const { receiver, fromA, fromB, port } = await twoSources(dgram);
     const steps = {};
     steps.join = attempt(() => receiver.addMembership(group, '127.0.0.1'));
     steps.block = attempt(() => receiver.blockSource('127.0.0.2', group, '127.0.0.1'));
