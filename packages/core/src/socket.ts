@@ -545,10 +545,8 @@ export class Socket extends EventEmitter<SocketEventMap> {
     // Each distinct host name is resolved once; an IP literal needs no
     // lookup (unless a custom one is set).
     const ips = new Map<string | undefined, string>();
-    const first = addresses[0];
-    const names = addresses.every((name) => name === first) ? [first] : [...new Set(addresses)];
     const lookups: (string | undefined)[] = [];
-    for (const name of names) {
+    for (const name of new Set(addresses)) {
       const host = this.#literal(name);
       if (host === undefined) lookups.push(name);
       else ips.set(name, host);
@@ -816,8 +814,8 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
   /** `address` (default localhost) when the default lookup would return it as is. */
   #literal(address: string | undefined): string | undefined {
-    const host = address || this.#localhost;
     if (this.#lookup !== dns.lookup) return undefined;
+    const host = address || this.#localhost;
     if (host === this.#lastLiteral || isIP(host) !== 0) return (this.#lastLiteral = host);
     return undefined;
   }
