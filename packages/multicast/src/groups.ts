@@ -1,0 +1,306 @@
+// Memberships of one core Socket: joins on one, several or all interfaces,
+// counted so a repeated join is not an error, left together on close, and
+// (optionally) following interfaces as they come and go.
+import { EventEmitter } from 'node:events';
+import type { Socket } from '@udpkit/core';
+import { isUnicastAddress, parseAddress, type Family } from './address.js';
+import { errors, explainSystemError } from './errors.js';
+import { InterfaceWatcher } from './interface-watcher.js';
+import { multicastInterfaces, resolveInterface, servesFamily, type NetworkInterface } from './interfaces.js';
+import { MembershipTable, type MembershipEntry, type MembershipKey } from './membership-table.js';
+import { validateJoin, type JoinOptions, type JoinRequest } from './validate.js';
+
+export interface GroupsOptions {
+  /** Join `'all'` memberships on interfaces that appear, drop those that go. Default false. */
+  track?: boolean | undefined;
+  /** How often tracking looks at the interfaces, in milliseconds. Default 2000. */
+  trackInterval?: number | undefined;
+}
+
+export interface GroupsEvents {
+  interfaceAdded: [iface: NetworkInterface];
+  interfaceRemoved: [iface: NetworkInterface];
+  /** A join on an interface that appeared failed (tracking only). */
+  error: [error: Error];
+}
+
+/** One kernel membership, as `memberships()` lists it. */
+export interface MembershipInfo {
+  group: string;
+  source: string | undefined;
+  interface: string;
+  index: number;
+  /** Joins not yet left. */
+  count: number;
+  /** Sources blocked (exclude mode). */
+  blocked: string[];
+}
+
+const DEFAULT_TRACK_INTERVAL = 2000;
+
+/** What `join()` returns: leaves what it joined, blocks and unblocks sources. */
+export class Membership {
+  readonly group: string;
+  readonly source: string | undefined;
+  /** Joined on `'all'` interfaces with tracking on: follows interfaces as they come and go. */
+  readonly tracking: boolean;
+  /** @internal */
+  readonly request: JoinRequest;
+  /** @internal interface name → the entry this membership counts in. */
+  readonly joined = new Map<string, MembershipEntry>();
+  /** @internal */
+  readonly blocked = new Set<string>();
+  readonly #owner: MulticastGroups;
+  #left = false;
+
+  /** @internal */
+  constructor(owner: MulticastGroups, request: JoinRequest, tracking: boolean) {
+    this.#owner = owner;
+    this.request = request;
+    this.group = request.group;
+    this.source = request.source;
+    this.tracking = tracking;
+  }
+
+  /** The names of the interfaces this membership holds now. */
+  get interfaces(): string[] {
+    return [...this.joined.keys()];
+  }
+
+  /** False once left (or once the socket closed). */
+  get active(): boolean {
+    return !this.#left;
+  }
+
+  /** Leaves every interface this join holds (the kernel leaves when no other join holds it). Idempotent. */
+  leave(): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.#owner.release(this);
+  }
+
+  /** Exclude mode: stop receiving `source`'s datagrams to this any-source group, on its interfaces. */
+  block(source: string): void {
+    this.#owner.setBlocked(this, source, true);
+  }
+
+  /** Undoes `block(source)`. */
+  unblock(source: string): void {
+    this.#owner.setBlocked(this, source, false);
+  }
+
+  /** @internal the socket closed: the kernel has left everything. */
+  forget(): void {
+    this.#left = true;
+    this.joined.clear();
+  }
+}
+
+export class MulticastGroups extends EventEmitter<GroupsEvents> {
+  readonly socket: Socket;
+  readonly #family: Family;
+  readonly #table = new MembershipTable();
+  readonly #memberships = new Set<Membership>();
+  readonly #watcher: InterfaceWatcher | undefined;
+  #closed = false;
+
+  constructor(socket: Socket, options: GroupsOptions = {}) {
+    super();
+    this.socket = socket;
+    this.#family = socket.type === 'udp4' ? 4 : 6;
+    socket.once('close', () => this.#forgetAll());
+    if (options.track) {
+      const interval = options.trackInterval ?? DEFAULT_TRACK_INTERVAL;
+      if (!Number.isInteger(interval) || interval <= 0) {
+        throw errors.invalid(`trackInterval ${interval} is not a positive number of milliseconds`);
+      }
+      this.#watcher = new InterfaceWatcher(this.#family);
+      this.#watcher.on('added', (iface) => this.#onAdded(iface));
+      this.#watcher.on('removed', (iface) => this.#onRemoved(iface));
+      this.#watcher.start(interval);
+    }
+  }
+
+  /**
+   * Joins `group` (`'239.1.2.3'`, `'ff12::1%eth0'`, `'ff12::1%2'`) on the
+   * interfaces asked for (default all multicast-capable ones), any-source
+   * or from `options.source`. Validates everything before any system call.
+   * A membership the kernel holds already is counted, not joined again.
+   */
+  join(group: string, options: JoinOptions = {}): Membership {
+    if (this.#closed) throw errors.invalid('these groups are closed (or their socket is): open a new MulticastGroups');
+    const request = validateJoin(group, options, this.#family);
+    const tracking = request.interfaces === 'all' && this.#watcher !== undefined;
+    const targets = this.#targets(request);
+    if (targets.length === 0 && !tracking) {
+      throw errors.unknownInterface(`with an IPv${this.#family} address`, multicastInterfaces().map((i) => i.name));
+    }
+    const membership = new Membership(this, request, tracking);
+    try {
+      for (const iface of targets) this.#attach(membership, iface);
+    } catch (error) {
+      try {
+        this.release(membership);
+      } catch {
+        // The first error says what went wrong.
+      }
+      throw error;
+    }
+    this.#memberships.add(membership);
+    return membership;
+  }
+
+  /** Every kernel membership of the socket made here, with its count. */
+  memberships(): MembershipInfo[] {
+    return this.#table.entries().map((e) => ({
+      group: e.group,
+      source: e.source,
+      interface: e.interface,
+      index: e.index,
+      count: e.count,
+      blocked: [...e.blocked],
+    }));
+  }
+
+  /** Leaves everything and stops tracking; later joins throw. The socket stays open. */
+  close(): void {
+    this.#closed = true;
+    this.#watcher?.stop();
+    for (const membership of this.#memberships) membership.leave();
+  }
+
+  /** @internal leaves the interfaces `membership` holds. */
+  release(membership: Membership): void {
+    this.#memberships.delete(membership);
+    let firstError: unknown;
+    for (const name of [...membership.joined.keys()]) {
+      try {
+        this.#detach(membership, name, true);
+      } catch (error) {
+        firstError ??= error;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+  }
+
+  /** @internal */
+  setBlocked(membership: Membership, sourceText: string, block: boolean): void {
+    if (!membership.active) throw errors.invalid(`the membership of ${membership.group} was left`);
+    if (membership.source !== undefined) throw errors.notAnySource(membership.group);
+    if (typeof sourceText !== 'string' || !isUnicastAddress(sourceText)) throw errors.notUnicastSource(sourceText);
+    const source = parseAddress(sourceText)!;
+    if (source.family !== this.#family) throw errors.mixedFamilies('source', sourceText, this.#family);
+    for (const entry of membership.joined.values()) this.#applyBlock(entry, source.address, block);
+    if (block) membership.blocked.add(source.address);
+    else membership.blocked.delete(source.address);
+  }
+
+  #targets(request: JoinRequest): NetworkInterface[] {
+    const list =
+      request.interfaces === 'all'
+        ? (this.#watcher?.current() ?? multicastInterfaces().filter((i) => servesFamily(i, this.#family)))
+        : request.interfaces.map((spec) => resolveInterface(spec, this.#family));
+    const byName = new Map(list.map((iface) => [iface.name, iface]));
+    return [...byName.values()];
+  }
+
+  #key(membership: Membership, name: string): MembershipKey {
+    return { group: membership.group, source: membership.source, interface: name };
+  }
+
+  /** Counts `membership` on `iface`, joining in the kernel first if no one holds it there. */
+  #attach(membership: Membership, iface: NetworkInterface): void {
+    if (membership.joined.has(iface.name)) return;
+    const key = this.#key(membership, iface.name);
+    let entry = this.#table.get(key);
+    if (entry === undefined) {
+      const via = this.#interfaceArgument(iface);
+      this.#kernelMembership(membership.request, via, true);
+      entry = this.#table.add(key, { index: iface.index, via });
+    } else {
+      this.#table.add(key, entry);
+    }
+    membership.joined.set(iface.name, entry);
+    for (const source of membership.blocked) this.#applyBlock(entry, source, true);
+  }
+
+  /** Uncounts `membership` on `name`; leaves in the kernel when it was the last (and `kernel` allows). */
+  #detach(membership: Membership, name: string, kernel: boolean): void {
+    const entry = membership.joined.get(name);
+    if (entry === undefined) return;
+    membership.joined.delete(name);
+    const last = this.#table.remove(this.#key(membership, name));
+    if (last && kernel) this.#kernelMembership(membership.request, last.via, false);
+  }
+
+  #applyBlock(entry: MembershipEntry, source: string, block: boolean): void {
+    if (entry.blocked.has(source) === block) return;
+    const call = block ? this.socket.blockSource : this.socket.unblockSource;
+    call.call(this.socket, source, entry.group, entry.via);
+    if (block) entry.blocked.add(source);
+    else entry.blocked.delete(source);
+  }
+
+  /**
+   * The interface argument for core's membership calls, kept with the entry
+   * so the leave names the same interface: an IPv4 address; for IPv6
+   * `::%index` on the native backend (still right after the interface is
+   * gone), `::%name` on the portable one (node:dgram reads no numeric zone).
+   */
+  #interfaceArgument(iface: NetworkInterface): string {
+    if (this.#family === 4) return iface.ipv4[0]!;
+    return this.socket.backend === 'native' && iface.index ? `::%${iface.index}` : `::%${iface.name}`;
+  }
+
+  #kernelMembership(request: JoinRequest, via: string, join: boolean): void {
+    const socket = this.socket;
+    try {
+      if (request.sourceArgument === undefined) {
+        if (join) socket.addMembership(request.group, via);
+        else socket.dropMembership(request.group, via);
+      } else if (join) {
+        socket.addSourceSpecificMembership(request.sourceArgument, request.group, via);
+      } else {
+        socket.dropSourceSpecificMembership(request.sourceArgument, request.group, via);
+      }
+    } catch (error) {
+      throw explainSystemError(error, request.family, request.source !== undefined);
+    }
+  }
+
+  #onAdded(iface: NetworkInterface): void {
+    for (const membership of this.#memberships) {
+      if (!membership.tracking) continue;
+      try {
+        this.#attach(membership, iface);
+      } catch (error) {
+        this.emit('error', error as Error);
+      }
+    }
+    this.emit('interfaceAdded', iface);
+  }
+
+  #onRemoved(iface: NetworkInterface): void {
+    // The kernel keeps a socket's membership of a vanished interface until
+    // it is left. An IPv4 address or an IPv6 index still names it; an IPv6
+    // name no longer does (it would mean "any interface"): then only forget.
+    const kernel = this.#family === 4 || this.socket.backend === 'native';
+    for (const membership of this.#memberships) {
+      if (!membership.tracking) continue;
+      try {
+        this.#detach(membership, iface.name, kernel);
+      } catch {
+        // Gone with its interface already.
+      }
+    }
+    this.emit('interfaceRemoved', iface);
+  }
+
+  #forgetAll(): void {
+    this.#closed = true;
+    this.#watcher?.stop();
+    for (const membership of this.#memberships) membership.forget();
+    this.#memberships.clear();
+    this.#table.clear();
+  }
+}

@@ -1,0 +1,334 @@
+// Runs inside a network namespace made by test/support/namespace.ts (see
+// there for the interfaces and addresses). Prints one JSON line: what the
+// scenario observed, datagrams and the kernel's membership tables.
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { networkInterfaces } from 'node:os';
+import { createSocket } from '@udpkit/core';
+import { MulticastGroups, openReceiver, openSender } from '@udpkit/multicast';
+import { devicesOf, igmp, igmp6, mcfilter, mcfilter6 } from './kernel-state.mjs';
+
+const TIMEOUT_MS = 5000;
+
+/** Texts `receiver` gets until (and with) `marker`: anything that should not arrive, sent before the marker, shows up first. */
+function until(receiver, marker) {
+  return new Promise((resolve, reject) => {
+    const texts = [];
+    const rinfos = [];
+    const timer = setTimeout(() => {
+      receiver.off('message', onMessage);
+      reject(new Error(`no ${marker} within ${TIMEOUT_MS} ms; got ${JSON.stringify(texts)}`));
+    }, TIMEOUT_MS);
+    const onMessage = (data, rinfo) => {
+      texts.push(String(data));
+      rinfos.push(rinfo);
+      if (String(data) !== marker) return;
+      clearTimeout(timer);
+      receiver.off('message', onMessage);
+      resolve({ texts, rinfos });
+    };
+    receiver.on('message', onMessage);
+  });
+}
+
+async function sendAll(...steps) {
+  for (const [sender, text] of steps) {
+    await new Promise((resolve, reject) => sender.send(text, (error) => (error ? reject(error) : resolve())));
+  }
+}
+
+function attempt(call) {
+  try {
+    call();
+    return 'ok';
+  } catch (error) {
+    return `${error.code}: ${error.message}`;
+  }
+}
+
+async function attemptAsync(call) {
+  try {
+    await call();
+    return 'ok';
+  } catch (error) {
+    return `${error.code}: ${error.message}`;
+  }
+}
+
+function index(name) {
+  return networkInterfaces()[name].find((a) => a.family === 'IPv6' && a.scopeid).scopeid;
+}
+
+function ip(...args) {
+  execFileSync('ip', args);
+}
+
+function waitForEvents(emitter, event, names) {
+  const seen = new Set();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${event}: saw ${[...seen]} of ${names}`)), TIMEOUT_MS);
+    const onEvent = (iface) => {
+      seen.add(iface.name);
+      if (names.every((n) => seen.has(n))) {
+        clearTimeout(timer);
+        emitter.off(event, onEvent);
+        resolve([...seen].sort());
+      }
+    };
+    emitter.on(event, onEvent);
+  });
+}
+
+const scenarios = {
+  /** Joins on every interface, counts repeated joins, leaves on close. */
+  async allInterfaces() {
+    const steps = {};
+    const receiver = await openReceiver({ group: '239.1.2.3', port: 0 });
+    const { port } = receiver.address();
+    steps.kernelAfterJoin = devicesOf('239.1.2.3');
+    steps.memberships = receiver.memberships().map((m) => `${m.interface}:${m.count}`).sort();
+    const again = receiver.groups.join('239.1.2.3');
+    const onV0 = receiver.groups.join('239.1.2.3', { interfaces: 'v0' });
+    steps.countsAfterRepeats = receiver.memberships().map((m) => `${m.interface}:${m.count}`).sort();
+    steps.kernelUsers = igmp().filter((m) => m.group === '239.1.2.3').map((m) => m.users);
+    again.leave();
+    again.leave();
+    onV0.leave();
+    steps.countsAfterLeaves = receiver.memberships().map((m) => `${m.interface}:${m.count}`).sort();
+    steps.kernelAfterLeaves = devicesOf('239.1.2.3');
+
+    // Out of v0 without loopback: arrives on v1 only, and says so.
+    const sender = await openSender({ group: '239.1.2.3', port, interface: 'v0', loopback: false });
+    const got = until(receiver, 'via v0');
+    await sendAll([sender, 'via v0']);
+    const { rinfos } = await got;
+    steps.arrival = { destination: rinfos[0].destination, onV1: rinfos[0].interfaceIndex === index('v1') || rinfos[0].interfaceIndex === undefined };
+
+    const v6 = await openReceiver({ group: 'ff3e::1:2', port });
+    steps.kernel6AfterJoin = devicesOf('ff3e::1:2');
+    await Promise.all([receiver.close(), v6.close(), sender.close()]);
+    steps.kernelAfterClose = devicesOf('239.1.2.3');
+    steps.kernel6AfterClose = devicesOf('ff3e::1:2');
+    steps.membershipsAfterClose = receiver.memberships();
+    steps.joinAfterClose = attempt(() => receiver.groups.join('239.1.2.3'));
+    return steps;
+  },
+
+  /** SSM: (S1, G) gets S1's datagrams and not S2's. */
+  async sourceSpecific() {
+    const steps = {};
+    const group = '232.1.2.3';
+    const receiver = await openReceiver({ group, port: 0, source: '127.0.0.1', interfaces: 'lo' });
+    const { port } = receiver.address();
+    const s1 = await openSender({ group, port, source: '127.0.0.1', interface: 'lo' });
+    const s2 = await openSender({ group, port, source: '127.0.0.2', interface: 'lo' });
+    steps.filter = mcfilter().filter((f) => f.group === group);
+    const got = until(receiver, 'from s1');
+    await sendAll([s2, 'from s2'], [s1, 'from s1']);
+    steps.received = (await got).texts;
+    steps.memberships = receiver.memberships();
+    steps.blockOnSsm = attempt(() => receiver.block('127.0.0.2'));
+    await Promise.all([receiver.close(), s1.close(), s2.close()]);
+    steps.filterAfterClose = mcfilter().filter((f) => f.group === group);
+    return steps;
+  },
+
+  /** Exclude mode: a blocked source is not delivered; unblocked, it is. */
+  async excludeMode() {
+    const steps = {};
+    const group = '239.1.2.4';
+    const receiver = await openReceiver({ group, port: 0, interfaces: 'lo' });
+    const { port } = receiver.address();
+    const s1 = await openSender({ group, port, source: '127.0.0.1', interface: 'lo' });
+    const s2 = await openSender({ group, port, source: '127.0.0.2', interface: 'lo' });
+    steps.block = attempt(() => receiver.block('127.0.0.2'));
+    steps.filter = mcfilter().filter((f) => f.group === group);
+    steps.memberships = receiver.memberships().map((m) => m.blocked);
+    let got = until(receiver, 'from s1');
+    await sendAll([s2, 'blocked'], [s1, 'from s1']);
+    steps.whileBlocked = (await got).texts;
+    steps.unblock = attempt(() => receiver.unblock('127.0.0.2'));
+    steps.filterAfterUnblock = mcfilter().filter((f) => f.group === group);
+    got = until(receiver, 'from s1');
+    await sendAll([s2, 'unblocked'], [s1, 'from s1']);
+    steps.afterUnblock = (await got).texts;
+    await Promise.all([receiver.close(), s1.close(), s2.close()]);
+    return steps;
+  },
+
+  /** Two receivers on one port, different groups: each gets only its own (and unicast to the port is dropped). */
+  async isolation() {
+    const steps = {};
+    const a = await openReceiver({ group: '239.2.0.1', port: 0, interfaces: 'lo' });
+    const { port } = a.address();
+    const b = await openReceiver({ group: '239.2.0.2', port, interfaces: 'lo' });
+    steps.isolation = [a.isolation, b.isolation];
+    const toA = await openSender({ group: '239.2.0.1', port, interface: 'lo' });
+    const toB = await openSender({ group: '239.2.0.2', port, interface: 'lo' });
+    const unicast = createSocket('udp4');
+    const gotA = until(a, 'a2');
+    const gotB = until(b, 'b2');
+    await sendAll([toA, 'a1'], [toB, 'b1'], [toA, 'a2'], [toB, 'b2']);
+    steps.a = (await gotA).texts;
+    steps.b = (await gotB).texts;
+    // Unicast to the port, then a group datagram after it.
+    if (a.isolation !== 'bound-to-group') {
+      const got = until(a, 'a3');
+      await new Promise((resolve) => unicast.send('unicast', port, '127.0.0.1', resolve));
+      await sendAll([toA, 'a3']);
+      steps.afterUnicast = (await got).texts;
+      steps.filtered = a.filtered;
+    }
+    unicast.close();
+    await Promise.all([a.close(), b.close(), toA.close(), toB.close()]);
+    return steps;
+  },
+
+  /** Interfaces that appear are joined, those that go are dropped; both events fire. */
+  async tracking() {
+    const steps = {};
+    const group = '239.3.0.1';
+    const receiver = await openReceiver({ group, port: 0, track: true, trackInterval: 50 });
+    steps.before = devicesOf(group);
+    const added = waitForEvents(receiver, 'interfaceAdded', ['v2', 'v3']);
+    ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3');
+    ip('addr', 'add', '192.0.2.1/24', 'dev', 'v2');
+    ip('addr', 'add', '192.0.2.2/24', 'dev', 'v3');
+    ip('link', 'set', 'v2', 'up');
+    ip('link', 'set', 'v3', 'up');
+    steps.added = await added;
+    steps.afterAdd = devicesOf(group);
+    steps.membershipsAfterAdd = receiver.memberships().map((m) => m.interface).sort();
+    const removed = waitForEvents(receiver, 'interfaceRemoved', ['v2', 'v3']);
+    ip('link', 'del', 'v2');
+    steps.removed = await removed;
+    steps.afterRemove = devicesOf(group);
+    steps.membershipsAfterRemove = receiver.memberships().map((m) => m.interface).sort();
+    // The socket's own list no longer holds the vanished interfaces: a
+    // recreated v2 is joined again from scratch.
+    const again = waitForEvents(receiver, 'interfaceAdded', ['v2']);
+    ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3');
+    ip('addr', 'add', '192.0.2.1/24', 'dev', 'v2');
+    ip('link', 'set', 'v2', 'up');
+    ip('link', 'set', 'v3', 'up');
+    await again;
+    steps.afterRecreate = devicesOf(group);
+    await receiver.close();
+    steps.afterClose = devicesOf(group);
+    return steps;
+  },
+
+  /** The same for IPv6: tracking by interface index. */
+  async tracking6() {
+    const steps = {};
+    const group = 'ff3e::3:1';
+    const receiver = await openReceiver({ group, port: 0, track: true, trackInterval: 50 });
+    steps.before = devicesOf(group);
+    const added = waitForEvents(receiver, 'interfaceAdded', ['v2', 'v3']);
+    ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3');
+    ip('link', 'set', 'v2', 'up');
+    ip('link', 'set', 'v3', 'up');
+    steps.added = await added;
+    steps.afterAdd = devicesOf(group);
+    const removed = waitForEvents(receiver, 'interfaceRemoved', ['v2', 'v3']);
+    ip('link', 'del', 'v2');
+    steps.removed = await removed;
+    steps.afterRemove = devicesOf(group);
+    steps.membershipsAfterRemove = receiver.memberships().map((m) => m.interface).sort();
+    await receiver.close();
+    steps.afterClose = devicesOf(group);
+    return steps;
+  },
+
+  /** The tracking timer does not keep the process alive (the socket is unref'd). */
+  async unrefTimer() {
+    const socket = createSocket('udp4');
+    await new Promise((resolve) => socket.bind(0, resolve));
+    const groups = new MulticastGroups(socket, { track: true, trackInterval: 50 });
+    groups.join('239.4.0.1');
+    socket.unref();
+    return { joined: devicesOf('239.4.0.1') };
+  },
+
+  /** IPv6: an ff3e:: SSM group, an ff12:: group on a named interface, and the %index form. */
+  async ipv6() {
+    const steps = {};
+    const ssm = 'ff3e::8000:1';
+    const receiver = await openReceiver({ group: ssm, port: 0, source: 'fd00::1', interfaces: 'v0' });
+    const { port } = receiver.address();
+    const s1 = await openSender({ group: ssm, port, source: 'fd00::1', interface: 'v0' });
+    const s2 = await openSender({ group: ssm, port, source: 'fd00::2', interface: 'v0' });
+    steps.ssmKernel = devicesOf(ssm);
+    steps.ssmFilter = mcfilter6().filter((f) => f.group === ssm);
+    let got = until(receiver, 'from s1');
+    await sendAll([s2, 'from s2'], [s1, 'from s1']);
+    steps.ssmReceived = (await got).texts;
+
+    const linkLocal = await openReceiver({ group: 'ff12::1234', port, interfaces: 'v0' });
+    steps.namedKernel = devicesOf('ff12::1234');
+    const byZone = await openSender({ group: 'ff12::1234%v0', port });
+    got = until(linkLocal, 'ff12 by name');
+    await sendAll([byZone, 'ff12 by name']);
+    const named = await got;
+    steps.namedReceived = named.texts;
+    steps.namedDestination = named.rinfos[0].destination;
+    steps.namedArrival = named.rinfos[0].interfaceIndex === undefined || named.rinfos[0].interfaceIndex === index('v0');
+
+    const v0 = index('v0');
+    const byIndex = await openReceiver({ group: `ff12::1235%${v0}`, port });
+    steps.indexKernel = devicesOf('ff12::1235');
+    const sendByIndex = await openSender({ group: 'ff12::1235', port, interface: v0 });
+    got = until(byIndex, 'ff12 by index');
+    await sendAll([sendByIndex, 'ff12 by index']);
+    steps.indexReceived = (await got).texts;
+    steps.indexMemberships = byIndex.memberships().map((m) => `${m.interface}:${m.index === v0}`);
+
+    steps.noInterface = await attemptAsync(() => openReceiver({ group: 'ff12::1236', port }));
+    for (const closable of [receiver, s1, s2, linkLocal, byZone, byIndex, sendByIndex]) await closable.close();
+    steps.afterClose = [ssm, 'ff12::1234', 'ff12::1235'].flatMap(devicesOf);
+    return steps;
+  },
+
+  /** ENOBUFS at the kernel's limit of memberships per socket, explained. */
+  async membershipLimit() {
+    execFileSync('sysctl', ['-qw', 'net.ipv4.igmp_max_memberships=2']);
+    const socket = createSocket('udp4');
+    await new Promise((resolve) => socket.bind(0, resolve));
+    const groups = new MulticastGroups(socket);
+    const steps = {};
+    steps.first = attempt(() => groups.join('239.5.0.1', { interfaces: 'lo' }));
+    steps.second = attempt(() => groups.join('239.5.0.2', { interfaces: 'lo' }));
+    steps.third = attempt(() => groups.join('239.5.0.3', { interfaces: 'lo' }));
+    steps.all = attempt(() => groups.join('239.5.0.4'));
+    steps.memberships = groups.memberships().map((m) => `${m.group}@${m.interface}`);
+    steps.kernel = igmp().filter((m) => m.group.startsWith('239.5.')).map((m) => m.group);
+    socket.close();
+    return steps;
+  },
+
+  /** Errors that need the namespace's interfaces: unknown names and indexes, an interface without IPv4. */
+  async interfaceErrors() {
+    const socket = createSocket('udp4');
+    await new Promise((resolve) => socket.bind(0, resolve));
+    const groups = new MulticastGroups(socket);
+    ip('link', 'add', 'v4less', 'type', 'veth', 'peer', 'name', 'v4less1');
+    ip('link', 'set', 'v4less', 'up');
+    ip('link', 'set', 'v4less1', 'up');
+    const steps = {
+      unknownName: attempt(() => groups.join('239.6.0.1', { interfaces: 'eth9' })),
+      unknownIndex: attempt(() => groups.join('239.6.0.1', { interfaces: 999 })),
+      unknownAddress: attempt(() => groups.join('239.6.0.1', { interfaces: '10.9.9.9' })),
+      noIPv4: attempt(() => groups.join('239.6.0.1', { interfaces: 'v4less' })),
+      oneBadOfTwo: attempt(() => groups.join('239.6.0.1', { interfaces: ['lo', 'eth9'] })),
+      senderUnknown: await attemptAsync(() => openSender({ group: 'ff12::1%eth9', port: 9 })),
+      receiverUnknown: await attemptAsync(() => openReceiver({ group: '239.6.0.1', port: 0, interfaces: 'eth9' })),
+      memberships: groups.memberships(),
+      kernel: devicesOf('239.6.0.1'),
+    };
+    socket.close();
+    return steps;
+  },
+};
+
+const result = await scenarios[process.argv[2]]();
+console.log(JSON.stringify(result));
