@@ -171,13 +171,13 @@ const scenarios = {
     await sendAll([toA, 'a1'], [toB, 'b1'], [toA, 'a2'], [toB, 'b2']);
     steps.a = (await gotA).texts;
     steps.b = (await gotB).texts;
-    // Unicast to the port, then a group datagram after it.
+    // Unicast to the port (one of the two sockets gets it), then a group datagram to each.
     if (a.isolation !== 'bound-to-group') {
-      const got = until(a, 'a3');
+      const got = Promise.all([until(a, 'a3'), until(b, 'b3')]);
       await new Promise((resolve) => unicast.send('unicast', port, '127.0.0.1', resolve));
-      await sendAll([toA, 'a3']);
-      steps.afterUnicast = (await got).texts;
-      steps.filtered = a.filtered;
+      await sendAll([toA, 'a3'], [toB, 'b3']);
+      steps.afterUnicast = (await got).map((r) => r.texts);
+      steps.filtered = a.filtered + b.filtered;
     }
     unicast.close();
     await Promise.all([a.close(), b.close(), toA.close(), toB.close()]);

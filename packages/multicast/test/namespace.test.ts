@@ -1,0 +1,148 @@
+// Multicast on real interfaces, each scenario in its own network namespace
+// (test/support/namespace.ts). The kernel's own tables (/proc/net/igmp,
+// igmp6, mcfilter, mcfilter6) are the witness of what was joined.
+import { describe, expect, it } from 'vitest';
+import { backend, isRoot, runScenario } from './support/namespace.js';
+
+type Steps = Record<string, any>;
+const native = backend === 'native';
+
+describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, () => {
+  it('joins every multicast interface, counts repeated joins, leaves everything on close', () => {
+    const steps = runScenario<Steps>('allInterfaces');
+    expect(steps.kernelAfterJoin).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.memberships).toEqual(['lo:1', 'v0:1', 'v1:1']);
+    // Three joins on v0, two elsewhere; the kernel holds each once.
+    expect(steps.countsAfterRepeats).toEqual(['lo:2', 'v0:3', 'v1:2']);
+    expect(steps.kernelUsers).toEqual([1, 1, 1]);
+    // A handle left twice counts once.
+    expect(steps.countsAfterLeaves).toEqual(['lo:1', 'v0:1', 'v1:1']);
+    expect(steps.kernelAfterLeaves).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.arrival).toEqual({ destination: '239.1.2.3', onV1: true });
+    expect(steps.kernel6AfterJoin).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.kernelAfterClose).toEqual([]);
+    expect(steps.kernel6AfterClose).toEqual([]);
+    expect(steps.membershipsAfterClose).toEqual([]);
+    expect(steps.joinAfterClose).toMatch(/^ERR_INVALID_ARG_VALUE: these groups are closed/);
+  });
+
+  it('source-specific: (S1, G) gets S1 and not S2', () => {
+    const steps = runScenario<Steps>('sourceSpecific');
+    expect(steps.filter).toEqual([{ device: 'lo', group: '232.1.2.3', source: '127.0.0.1', include: 1, exclude: 0 }]);
+    expect(steps.received).toEqual(['from s1']);
+    expect(steps.memberships).toEqual([
+      { group: '232.1.2.3', source: '127.0.0.1', interface: 'lo', index: 1, count: 1, blocked: [] },
+    ]);
+    expect(steps.blockOnSsm).toBe(
+      'ERR_INVALID_ARG_VALUE: group 232.1.2.3 was joined source-specifically: blocking a source applies to any-source joins',
+    );
+    expect(steps.filterAfterClose).toEqual([]);
+  });
+
+  it('exclude mode: a blocked source is not delivered; unblocked, it is', () => {
+    const steps = runScenario<Steps>('excludeMode');
+    if (native) {
+      expect(steps.block).toBe('ok');
+      expect(steps.filter).toEqual([{ device: 'lo', group: '239.1.2.4', source: '127.0.0.2', include: 0, exclude: 1 }]);
+      expect(steps.memberships).toEqual([['127.0.0.2']]);
+      expect(steps.whileBlocked).toEqual(['from s1']);
+    } else {
+      // node:dgram has no MCAST_BLOCK_SOURCE: said, not faked.
+      expect(steps.block).toBe('ERR_UDPKIT_UNSUPPORTED: blockSource is not supported by the portable backend');
+      expect(steps.whileBlocked).toEqual(['blocked', 'from s1']);
+    }
+    expect(steps.unblock).toBe('ok');
+    expect(steps.filterAfterUnblock).toEqual([]);
+    expect(steps.afterUnblock).toEqual(['unblocked', 'from s1']);
+  });
+
+  it('isolation: two receivers on one port, different groups, each gets only its own', () => {
+    const steps = runScenario<Steps>('isolation');
+    expect(steps.isolation).toEqual(native ? ['multicast-all-off', 'multicast-all-off'] : ['bound-to-group', 'bound-to-group']);
+    expect(steps.a).toEqual(['a1', 'a2']);
+    expect(steps.b).toEqual(['b1', 'b2']);
+    if (native) {
+      // Unicast to the port reached one of the two sockets and was dropped there.
+      expect(steps.afterUnicast).toEqual([['a3'], ['b3']]);
+      expect(steps.filtered).toBe(1);
+    }
+  });
+
+  it('tracking: a veth pair that appears is joined, deleted it is dropped, with events', () => {
+    const steps = runScenario<Steps>('tracking');
+    expect(steps.before).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.added).toEqual(['v2', 'v3']);
+    expect(steps.afterAdd).toEqual(['lo', 'v0', 'v1', 'v2', 'v3']);
+    expect(steps.membershipsAfterAdd).toEqual(['lo', 'v0', 'v1', 'v2', 'v3']);
+    expect(steps.removed).toEqual(['v2', 'v3']);
+    expect(steps.afterRemove).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.membershipsAfterRemove).toEqual(['lo', 'v0', 'v1']);
+    // Recreated, v2 is joined again; v3 has no IPv4 address this time.
+    expect(steps.afterRecreate).toEqual(['lo', 'v0', 'v1', 'v2']);
+    expect(steps.afterClose).toEqual([]);
+  });
+
+  it('tracking IPv6: joined by interface index, dropped when the interface goes', () => {
+    const steps = runScenario<Steps>('tracking6');
+    expect(steps.before).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.added).toEqual(['v2', 'v3']);
+    expect(steps.afterAdd).toEqual(['lo', 'v0', 'v1', 'v2', 'v3']);
+    expect(steps.removed).toEqual(['v2', 'v3']);
+    expect(steps.membershipsAfterRemove).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.afterClose).toEqual([]);
+  });
+
+  it('the tracking timer never keeps the process alive', () => {
+    // The scenario leaves its unref'd socket open and tracking on: the
+    // child exits by itself, or runScenario's timeout fails the test.
+    expect(runScenario<Steps>('unrefTimer')).toEqual({ joined: ['lo', 'v0', 'v1'] });
+  });
+
+  it('IPv6: ff3e:: source-specific, ff12:: on a named interface, and the %index form', () => {
+    const steps = runScenario<Steps>('ipv6');
+    expect(steps.ssmKernel).toEqual(['v0']);
+    expect(steps.ssmFilter).toEqual([{ device: 'v0', group: 'ff3e::8000:1', source: 'fd00::1', include: 1, exclude: 0 }]);
+    expect(steps.ssmReceived).toEqual(['from s1']);
+    expect(steps.namedKernel).toEqual(['v0']);
+    expect(steps.namedReceived).toEqual(['ff12 by name']);
+    expect(steps.namedDestination).toBe('ff12::1234');
+    expect(steps.namedArrival).toBe(true);
+    expect(steps.indexKernel).toEqual(['v0']);
+    expect(steps.indexReceived).toEqual(['ff12 by index']);
+    expect(steps.indexMemberships).toEqual(['v0:true']);
+    expect(steps.noInterface).toBe(
+      "ERR_INVALID_ARG_VALUE: group ff12::1236 is link-local: name its interface, as ff12::1236%eth0 or ff12::1236%2 or with the interfaces option, or pass interfaces: 'all'",
+    );
+    expect(steps.afterClose).toEqual([]);
+  });
+
+  it('ENOBUFS is explained as the kernel limit of memberships per socket', () => {
+    const steps = runScenario<Steps>('membershipLimit');
+    expect(steps.first).toBe('ok');
+    expect(steps.second).toBe('ok');
+    const explained =
+      'ENOBUFS: addMembership ENOBUFS: the kernel limits an IPv4 socket to net.ipv4.igmp_max_memberships memberships ' +
+      '(20 by default; each interface joined counts one). Raise it with sysctl -w (per network namespace), or spread the groups over more sockets';
+    expect(steps.third).toBe(explained);
+    // A join on all interfaces that fails part way leaves nothing behind.
+    expect(steps.all).toBe(explained);
+    expect(steps.memberships).toEqual(['239.5.0.1@lo', '239.5.0.2@lo']);
+    expect(steps.kernel.sort()).toEqual(['239.5.0.1', '239.5.0.2']);
+  });
+
+  it('refuses unknown interfaces by name, index and address, and an interface without IPv4', () => {
+    const steps = runScenario<Steps>('interfaceErrors');
+    const known = 'the interfaces are lo (1), v1 (2), v0 (3), v4less1 (4), v4less (5)';
+    expect(steps.unknownName).toBe(`ERR_UDPKIT_UNKNOWN_INTERFACE: no network interface "eth9" is up with multicast: ${known}`);
+    expect(steps.unknownIndex).toBe(`ERR_UDPKIT_UNKNOWN_INTERFACE: no network interface with index 999 is up with multicast: ${known}`);
+    expect(steps.unknownAddress).toBe(`ERR_UDPKIT_UNKNOWN_INTERFACE: no network interface "10.9.9.9" is up with multicast: ${known}`);
+    expect(steps.noIPv4).toBe(
+      'ERR_INVALID_ARG_VALUE: interface v4less has no IPv4 address: IPv4 joins name an interface by one of its addresses; add one',
+    );
+    expect(steps.oneBadOfTwo).toBe(steps.unknownName);
+    expect(steps.senderUnknown).toBe(steps.unknownName);
+    expect(steps.receiverUnknown).toBe(steps.unknownName);
+    expect(steps.memberships).toEqual([]);
+    expect(steps.kernel).toEqual([]);
+  });
+});
