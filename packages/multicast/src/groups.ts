@@ -38,69 +38,72 @@ export interface MembershipInfo {
 
 const DEFAULT_TRACK_INTERVAL = 2000;
 
+/** What a Membership asks of the MulticastGroups that made it. */
+interface MembershipControls {
+  interfaces(): string[];
+  active(): boolean;
+  leave(): void;
+  setBlocked(source: string, block: boolean): void;
+}
+
 /** What `join()` returns: leaves what it joined, blocks and unblocks sources. */
 export class Membership {
   readonly group: string;
   readonly source: string | undefined;
   /** Joined on `'all'` interfaces with tracking on: follows interfaces as they come and go. */
   readonly tracking: boolean;
-  /** @internal */
-  readonly request: JoinRequest;
-  /** @internal interface name → the entry this membership counts in. */
-  readonly joined = new Map<string, MembershipEntry>();
-  /** @internal */
-  readonly blocked = new Set<string>();
-  readonly #owner: MulticastGroups;
-  #left = false;
+  readonly #controls: MembershipControls;
 
-  /** @internal */
-  constructor(owner: MulticastGroups, request: JoinRequest, tracking: boolean) {
-    this.#owner = owner;
-    this.request = request;
-    this.group = request.group;
-    this.source = request.source;
+  /** @internal made by `MulticastGroups.join()` */
+  constructor(group: string, source: string | undefined, tracking: boolean, controls: MembershipControls) {
+    this.group = group;
+    this.source = source;
     this.tracking = tracking;
+    this.#controls = controls;
   }
 
   /** The names of the interfaces this membership holds now. */
   get interfaces(): string[] {
-    return [...this.joined.keys()];
+    return this.#controls.interfaces();
   }
 
   /** False once left (or once the socket closed). */
   get active(): boolean {
-    return !this.#left;
+    return this.#controls.active();
   }
 
-  /** Leaves every interface this join holds (the kernel leaves when no other join holds it). Idempotent. */
+  /** Leaves every interface this join holds (the kernel leaves where no other join holds it). Idempotent. */
   leave(): void {
-    if (this.#left) return;
-    this.#left = true;
-    this.#owner.release(this);
+    this.#controls.leave();
   }
 
-  /** Exclude mode: stop receiving `source`'s datagrams to this any-source group, on its interfaces. */
+  /** Exclude mode: stop receiving `source`'s datagrams to this any-source group, on its interfaces (native backend). */
   block(source: string): void {
-    this.#owner.setBlocked(this, source, true);
+    this.#controls.setBlocked(source, true);
   }
 
   /** Undoes `block(source)`. */
   unblock(source: string): void {
-    this.#owner.setBlocked(this, source, false);
+    this.#controls.setBlocked(source, false);
   }
+}
 
-  /** @internal the socket closed: the kernel has left everything. */
-  forget(): void {
-    this.#left = true;
-    this.joined.clear();
-  }
+/** What MulticastGroups knows of one join. */
+interface JoinState {
+  request: JoinRequest;
+  tracking: boolean;
+  /** Interface name → the entry this join counts in. */
+  joined: Map<string, MembershipEntry>;
+  /** Sources this join blocks (canonical). */
+  blocked: Set<string>;
+  left: boolean;
 }
 
 export class MulticastGroups extends EventEmitter<GroupsEvents> {
   readonly socket: Socket;
   readonly #family: Family;
   readonly #table = new MembershipTable();
-  readonly #memberships = new Set<Membership>();
+  readonly #joins = new Set<JoinState>();
   readonly #watcher: InterfaceWatcher | undefined;
   #closed = false;
 
@@ -135,19 +138,24 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     if (targets.length === 0 && !tracking) {
       throw errors.unknownInterface(`with an IPv${this.#family} address`, multicastInterfaces().map((i) => i.name));
     }
-    const membership = new Membership(this, request, tracking);
+    const state: JoinState = { request, tracking, joined: new Map(), blocked: new Set(), left: false };
     try {
-      for (const iface of targets) this.#attach(membership, iface);
+      for (const iface of targets) this.#attach(state, iface);
     } catch (error) {
       try {
-        this.release(membership);
+        this.#leave(state);
       } catch {
         // The first error says what went wrong.
       }
       throw error;
     }
-    this.#memberships.add(membership);
-    return membership;
+    this.#joins.add(state);
+    return new Membership(request.group, request.source, tracking, {
+      interfaces: () => [...state.joined.keys()],
+      active: () => !state.left,
+      leave: () => this.#leave(state),
+      setBlocked: (source, block) => this.#setBlocked(state, source, block),
+    });
   }
 
   /** Every kernel membership of the socket made here, with its count. */
@@ -166,16 +174,18 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
   close(): void {
     this.#closed = true;
     this.#watcher?.stop();
-    for (const membership of this.#memberships) membership.leave();
+    for (const state of this.#joins) this.#leave(state);
   }
 
-  /** @internal leaves the interfaces `membership` holds. */
-  release(membership: Membership): void {
-    this.#memberships.delete(membership);
+  /** Leaves the interfaces `state` holds. Idempotent. */
+  #leave(state: JoinState): void {
+    if (state.left) return;
+    state.left = true;
+    this.#joins.delete(state);
     let firstError: unknown;
-    for (const name of [...membership.joined.keys()]) {
+    for (const name of [...state.joined.keys()]) {
       try {
-        this.#detach(membership, name, true);
+        this.#detach(state, name, true);
       } catch (error) {
         firstError ??= error;
       }
@@ -183,16 +193,16 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     if (firstError !== undefined) throw firstError;
   }
 
-  /** @internal */
-  setBlocked(membership: Membership, sourceText: string, block: boolean): void {
-    if (!membership.active) throw errors.invalid(`the membership of ${membership.group} was left`);
-    if (membership.source !== undefined) throw errors.notAnySource(membership.group);
+  #setBlocked(state: JoinState, sourceText: string, block: boolean): void {
+    const { group } = state.request;
+    if (state.left) throw errors.invalid(`the membership of ${group} was left`);
+    if (state.request.source !== undefined) throw errors.notAnySource(group);
     if (typeof sourceText !== 'string' || !isUnicastAddress(sourceText)) throw errors.notUnicastSource(sourceText);
     const source = parseAddress(sourceText)!;
     if (source.family !== this.#family) throw errors.mixedFamilies('source', sourceText, this.#family);
-    for (const entry of membership.joined.values()) this.#applyBlock(entry, source.address, block);
-    if (block) membership.blocked.add(source.address);
-    else membership.blocked.delete(source.address);
+    for (const entry of state.joined.values()) this.#applyBlock(entry, source.address, block);
+    if (block) state.blocked.add(source.address);
+    else state.blocked.delete(source.address);
   }
 
   #targets(request: JoinRequest): NetworkInterface[] {
@@ -204,33 +214,33 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     return [...byName.values()];
   }
 
-  #key(membership: Membership, name: string): MembershipKey {
-    return { group: membership.group, source: membership.source, interface: name };
+  #key(state: JoinState, name: string): MembershipKey {
+    return { group: state.request.group, source: state.request.source, interface: name };
   }
 
-  /** Counts `membership` on `iface`, joining in the kernel first if no one holds it there. */
-  #attach(membership: Membership, iface: NetworkInterface): void {
-    if (membership.joined.has(iface.name)) return;
-    const key = this.#key(membership, iface.name);
+  /** Counts `state` on `iface`, joining in the kernel first if no one holds it there. */
+  #attach(state: JoinState, iface: NetworkInterface): void {
+    if (state.joined.has(iface.name)) return;
+    const key = this.#key(state, iface.name);
     let entry = this.#table.get(key);
     if (entry === undefined) {
       const via = this.#interfaceArgument(iface);
-      this.#kernelMembership(membership.request, via, true);
+      this.#kernelMembership(state.request, via, true);
       entry = this.#table.add(key, { index: iface.index, via });
     } else {
       this.#table.add(key, entry);
     }
-    membership.joined.set(iface.name, entry);
-    for (const source of membership.blocked) this.#applyBlock(entry, source, true);
+    state.joined.set(iface.name, entry);
+    for (const source of state.blocked) this.#applyBlock(entry, source, true);
   }
 
-  /** Uncounts `membership` on `name`; leaves in the kernel when it was the last (and `kernel` allows). */
-  #detach(membership: Membership, name: string, kernel: boolean): void {
-    const entry = membership.joined.get(name);
+  /** Uncounts `state` on `name`; leaves in the kernel when it was the last (and `kernel` allows). */
+  #detach(state: JoinState, name: string, kernel: boolean): void {
+    const entry = state.joined.get(name);
     if (entry === undefined) return;
-    membership.joined.delete(name);
-    const last = this.#table.remove(this.#key(membership, name));
-    if (last && kernel) this.#kernelMembership(membership.request, last.via, false);
+    state.joined.delete(name);
+    const last = this.#table.remove(this.#key(state, name));
+    if (last && kernel) this.#kernelMembership(state.request, last.via, false);
   }
 
   #applyBlock(entry: MembershipEntry, source: string, block: boolean): void {
@@ -269,10 +279,10 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
   }
 
   #onAdded(iface: NetworkInterface): void {
-    for (const membership of this.#memberships) {
-      if (!membership.tracking) continue;
+    for (const state of this.#joins) {
+      if (!state.tracking) continue;
       try {
-        this.#attach(membership, iface);
+        this.#attach(state, iface);
       } catch (error) {
         this.emit('error', error as Error);
       }
@@ -285,10 +295,10 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     // it is left. An IPv4 address or an IPv6 index still names it; an IPv6
     // name no longer does (it would mean "any interface"): then only forget.
     const kernel = this.#family === 4 || this.socket.backend === 'native';
-    for (const membership of this.#memberships) {
-      if (!membership.tracking) continue;
+    for (const state of this.#joins) {
+      if (!state.tracking) continue;
       try {
-        this.#detach(membership, iface.name, kernel);
+        this.#detach(state, iface.name, kernel);
       } catch {
         // Gone with its interface already.
       }
@@ -299,8 +309,11 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
   #forgetAll(): void {
     this.#closed = true;
     this.#watcher?.stop();
-    for (const membership of this.#memberships) membership.forget();
-    this.#memberships.clear();
+    for (const state of this.#joins) {
+      state.left = true;
+      state.joined.clear();
+    }
+    this.#joins.clear();
     this.#table.clear();
   }
 }

@@ -57,20 +57,23 @@ export interface ReceiverEvents {
 
 export class Receiver extends EventEmitter<ReceiverEvents> {
   readonly socket: Socket;
-  readonly groups: MulticastGroups;
+  /** The group, canonical (`'ff3e::1'`). */
+  readonly group: string;
+  /** The join made by `openReceiver()`. */
   readonly membership: Membership;
   readonly isolation: Isolation;
   /** Datagrams dropped because their destination was not the group (unicast to the port, say). */
   filtered = 0;
+  readonly #groups: MulticastGroups;
 
   /** @internal use `openReceiver()` */
   constructor(socket: Socket, groups: MulticastGroups, membership: Membership, isolation: Isolation) {
     super();
     this.socket = socket;
-    this.groups = groups;
+    this.#groups = groups;
     this.membership = membership;
     this.isolation = isolation;
-    const group = membership.group;
+    const group = (this.group = membership.group);
     const boundToGroup = isolation === 'bound-to-group';
     socket.on('message', (msg, rinfo) => {
       if (boundToGroup) {
@@ -88,7 +91,15 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     socket.once('close', () => this.emit('close'));
   }
 
-  /** Exclude mode: stop receiving `source` (native backend). */
+  /**
+   * Joins the group again: on more interfaces, or from another source
+   * (SSM with several sources). Counted: a repeat is not an error.
+   */
+  join(options: JoinOptions = {}): Membership {
+    return this.#groups.join(this.group, options);
+  }
+
+  /** Exclude mode on the first join: stop receiving `source` (native backend). */
   block(source: string): void {
     this.membership.block(source);
   }
@@ -97,8 +108,9 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     this.membership.unblock(source);
   }
 
+  /** What the socket holds, per interface, with counts. */
   memberships(): MembershipInfo[] {
-    return this.groups.memberships();
+    return this.#groups.memberships();
   }
 
   address(): AddressInfo {

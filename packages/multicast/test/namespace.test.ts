@@ -33,6 +33,8 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.memberships).toEqual([
       { group: '232.1.2.3', source: '127.0.0.1', interface: 'lo', index: 1, count: 1, blocked: [] },
     ]);
+    expect(steps.withBothSources).toEqual(['from s2', 'from s1']);
+    expect(steps.filterAfterLeave).toEqual(['127.0.0.1']);
     expect(steps.blockOnSsm).toBe(
       'ERR_INVALID_ARG_VALUE: group 232.1.2.3 was joined source-specifically: blocking a source applies to any-source joins',
     );
@@ -77,6 +79,10 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.removed).toEqual(['v2', 'v3']);
     expect(steps.afterRemove).toEqual(['lo', 'v0', 'v1']);
     expect(steps.membershipsAfterRemove).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.down).toEqual(['v0', 'v1']);
+    expect(steps.membershipsWhileDown).toEqual(['lo']);
+    expect(steps.up).toEqual(['v0', 'v1']);
+    expect(steps.membershipsAfterUp).toEqual(['lo', 'v0', 'v1']);
     // Recreated, v2 is joined again; v3 has no IPv4 address this time.
     expect(steps.afterRecreate).toEqual(['lo', 'v0', 'v1', 'v2']);
     expect(steps.afterClose).toEqual([]);
@@ -110,6 +116,9 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.indexKernel).toEqual(['v0']);
     expect(steps.indexReceived).toEqual(['ff12 by index']);
     expect(steps.indexMemberships).toEqual(['v0:true']);
+    expect(steps.zoneIndexReceived).toEqual(['zone index']);
+    expect(steps.coreReceived).toEqual(['core']);
+    expect(steps.nodeReceived).toEqual(['node']);
     expect(steps.noInterface).toBe(
       "ERR_INVALID_ARG_VALUE: group ff12::1236 is link-local: name its interface, as ff12::1236%eth0 or ff12::1236%2 or with the interfaces option, or pass interfaces: 'all'",
     );

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { createSocket } from '@udpkit/core';
-import { MulticastGroups, openReceiver, openSender } from '@udpkit/multicast';
+import nodeDgram from 'node:dgram';
+import { MulticastGroups, interfaceAddress, openReceiver, openSender } from '@udpkit/multicast';
 import { devicesOf, igmp, igmp6, mcfilter, mcfilter6 } from './kernel-state.mjs';
 
 const TIMEOUT_MS = 5000;
@@ -87,8 +88,8 @@ const scenarios = {
     const { port } = receiver.address();
     steps.kernelAfterJoin = devicesOf('239.1.2.3');
     steps.memberships = receiver.memberships().map((m) => `${m.interface}:${m.count}`).sort();
-    const again = receiver.groups.join('239.1.2.3');
-    const onV0 = receiver.groups.join('239.1.2.3', { interfaces: 'v0' });
+    const again = receiver.join();
+    const onV0 = receiver.join({ interfaces: 'v0' });
     steps.countsAfterRepeats = receiver.memberships().map((m) => `${m.interface}:${m.count}`).sort();
     steps.kernelUsers = igmp().filter((m) => m.group === '239.1.2.3').map((m) => m.users);
     again.leave();
@@ -110,7 +111,7 @@ const scenarios = {
     steps.kernelAfterClose = devicesOf('239.1.2.3');
     steps.kernel6AfterClose = devicesOf('ff3e::1:2');
     steps.membershipsAfterClose = receiver.memberships();
-    steps.joinAfterClose = attempt(() => receiver.groups.join('239.1.2.3'));
+    steps.joinAfterClose = attempt(() => receiver.join());
     return steps;
   },
 
@@ -123,11 +124,18 @@ const scenarios = {
     const s1 = await openSender({ group, port, source: '127.0.0.1', interface: 'lo' });
     const s2 = await openSender({ group, port, source: '127.0.0.2', interface: 'lo' });
     steps.filter = mcfilter().filter((f) => f.group === group);
-    const got = until(receiver, 'from s1');
+    let got = until(receiver, 'from s1');
     await sendAll([s2, 'from s2'], [s1, 'from s1']);
     steps.received = (await got).texts;
     steps.memberships = receiver.memberships();
     steps.blockOnSsm = attempt(() => receiver.block('127.0.0.2'));
+    // A second source for the same group, on the same receiver.
+    const second = receiver.join({ source: '127.0.0.2', interfaces: 'lo' });
+    got = until(receiver, 'from s1');
+    await sendAll([s2, 'from s2'], [s1, 'from s1']);
+    steps.withBothSources = (await got).texts;
+    second.leave();
+    steps.filterAfterLeave = mcfilter().filter((f) => f.group === group).map((f) => f.source);
     await Promise.all([receiver.close(), s1.close(), s2.close()]);
     steps.filterAfterClose = mcfilter().filter((f) => f.group === group);
     return steps;
@@ -204,6 +212,15 @@ const scenarios = {
     steps.removed = await removed;
     steps.afterRemove = devicesOf(group);
     steps.membershipsAfterRemove = receiver.memberships().map((m) => m.interface).sort();
+    // Down is gone too (v1 loses its carrier with v0), and up again is back.
+    const down = waitForEvents(receiver, 'interfaceRemoved', ['v0', 'v1']);
+    ip('link', 'set', 'v0', 'down');
+    steps.down = await down;
+    steps.membershipsWhileDown = receiver.memberships().map((m) => m.interface).sort();
+    const up = waitForEvents(receiver, 'interfaceAdded', ['v0', 'v1']);
+    ip('link', 'set', 'v0', 'up');
+    steps.up = await up;
+    steps.membershipsAfterUp = receiver.memberships().map((m) => m.interface).sort();
     // The socket's own list no longer holds the vanished interfaces: a
     // recreated v2 is joined again from scratch.
     const again = waitForEvents(receiver, 'interfaceAdded', ['v2']);
@@ -282,6 +299,22 @@ const scenarios = {
     await sendAll([sendByIndex, 'ff12 by index']);
     steps.indexReceived = (await got).texts;
     steps.indexMemberships = byIndex.memberships().map((m) => `${m.interface}:${m.index === v0}`);
+    const byZoneIndex = await openSender({ group: `ff12::1235%${v0}`, port });
+    got = until(byIndex, 'zone index');
+    await sendAll([byZoneIndex, 'zone index']);
+    steps.zoneIndexReceived = (await got).texts;
+    await byZoneIndex.close();
+
+    // interfaceAddress() gives core's and node:dgram's setMulticastInterface what they read right.
+    for (const [name, dgram] of [['core', createSocket], ['node', nodeDgram.createSocket]]) {
+      const plain = dgram('udp6');
+      await new Promise((resolve) => plain.bind(0, resolve));
+      plain.setMulticastInterface(interfaceAddress(`::%${v0}`, 6));
+      got = until(byIndex, name);
+      plain.send(name, port, 'ff12::1235');
+      steps[`${name}Received`] = (await got).texts;
+      plain.close();
+    }
 
     steps.noInterface = await attemptAsync(() => openReceiver({ group: 'ff12::1236', port }));
     for (const closable of [receiver, s1, s2, linkLocal, byZone, byIndex, sendByIndex]) await closable.close();
