@@ -1,8 +1,10 @@
 // The machine's multicast-capable interfaces, and what a user's interface
 // argument (name, index or address) points at. Addresses come from
-// os.networkInterfaces() (interfaces that are up and running); on Linux the
-// index and the IFF_MULTICAST flag come from /sys/class/net.
-import { readFileSync } from 'node:fs';
+// os.networkInterfaces() (interfaces that are up and running). On Linux the
+// index comes from /proc/net, which belongs to the process's network
+// namespace, and the IFF_MULTICAST flag from /sys/class/net when that sysfs
+// is the namespace's own (a bare `unshare -n` keeps the host's).
+import { readdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseAddress, type Family } from './address.js';
 import { errors } from './errors.js';
@@ -22,32 +24,66 @@ export type InterfaceSpec = string | number;
 
 const IFF_MULTICAST = 0x1000;
 
-function sysfs(name: string, file: string): number | undefined {
+function read(path: string): string {
   try {
-    return Number(readFileSync(`/sys/class/net/${name}/${file}`, 'utf8').trim());
+    return readFileSync(path, 'utf8');
   } catch {
-    return undefined;
+    return '';
   }
 }
 
-/** The interfaces that are up, multicast-capable and have an address, in the system's order. */
+/** Interface indexes of this network namespace: /proc/net/igmp (IPv4) and /proc/net/if_inet6 (IPv6). */
+function procIndexes(): Map<string, number> {
+  const indexes = new Map<string, number>();
+  for (const line of read('/proc/net/igmp').split('\n')) {
+    const match = /^(\d+)\s+(\S+)\s*:/.exec(line);
+    if (match) indexes.set(match[2]!, Number(match[1]));
+  }
+  for (const line of read('/proc/net/if_inet6').split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length === 6) indexes.set(fields[5]!, parseInt(fields[1]!, 16));
+  }
+  return indexes;
+}
+
+/** IFF_* flags by name, when /sys/class/net lists exactly this namespace's interfaces (/proc/net/dev). */
+function sysfsFlags(): Map<string, number> {
+  const flags = new Map<string, number>();
+  const own = read('/proc/net/dev')
+    .split('\n')
+    .slice(2)
+    .map((line) => line.slice(0, line.indexOf(':')).trim())
+    .filter(Boolean)
+    .sort();
+  let listed: string[];
+  try {
+    listed = readdirSync('/sys/class/net').sort();
+  } catch {
+    return flags;
+  }
+  if (own.join() !== listed.join()) return flags;
+  for (const name of listed) {
+    const value = Number(read(`/sys/class/net/${name}/flags`).trim());
+    if (value) flags.set(name, value);
+  }
+  return flags;
+}
+
+/**
+ * The interfaces that are up, have an address and can do multicast, in the
+ * system's order. Where the flag can't be read, every interface counts.
+ */
 export function multicastInterfaces(): NetworkInterface[] {
+  const indexes = procIndexes();
+  const flags = sysfsFlags();
   const found: NetworkInterface[] = [];
   for (const [name, addresses = []] of Object.entries(networkInterfaces())) {
+    const flag = flags.get(name);
+    if (flag !== undefined && (flag & IFF_MULTICAST) === 0) continue;
     const linkLocal = addresses.find((a) => a.family === 'IPv6' && a.scopeid);
-    let index = sysfs(name, 'ifindex');
-    let flags = sysfs(name, 'flags');
-    // A sysfs mounted for another network namespace (after a bare
-    // `unshare -n`) describes other interfaces: trust the kernel's scope id.
-    if (linkLocal?.family === 'IPv6' && index !== linkLocal.scopeid) {
-      index = linkLocal.scopeid;
-      flags = undefined;
-    }
-    const multicast = flags === undefined ? !addresses.some((a) => a.internal) : (flags & IFF_MULTICAST) !== 0;
-    if (!multicast) continue;
     found.push({
       name,
-      index: index ?? 0,
+      index: indexes.get(name) ?? (linkLocal?.family === 'IPv6' ? linkLocal.scopeid! : 0),
       ipv4: addresses.filter((a) => a.family === 'IPv4').map((a) => a.address),
       ipv6: addresses.filter((a) => a.family === 'IPv6').map((a) => a.address),
     });

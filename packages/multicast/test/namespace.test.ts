@@ -8,6 +8,13 @@ type Steps = Record<string, any>;
 const native = backend === 'native';
 
 describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, () => {
+  it("lists the namespace's multicast interfaces with their kernel indexes, with its own sysfs or the host's", () => {
+    const expected = ['lo:true:127.0.0.1', 'v1:true:203.0.113.1', 'v0:true:198.51.100.1'];
+    expect(runScenario<Steps>('interfaces').seen).toEqual(expected);
+    // The host's /sys/class/net lists other interfaces: flags unknown, every interface counts.
+    expect(runScenario<Steps>('interfaces', { ownSysfs: false }).seen).toEqual(expected);
+  });
+
   it('joins every multicast interface, counts repeated joins, leaves everything on close', () => {
     const steps = runScenario<Steps>('allInterfaces');
     expect(steps.kernelAfterJoin).toEqual(['lo', 'v0', 'v1']);

@@ -28,10 +28,15 @@ const setup = [
   'ip -6 addr add fd00::2/64 dev v0 nodad',
   'ip link set v0 up',
   'ip link set v1 up',
+  // "Running" (what os.networkInterfaces() lists) follows "up" once the
+  // kernel's link watch has run: wait for it, at most 5 s.
+  'for i in $(seq 100); do ip -o link show v0 | grep -q "state UP" && ip -o link show v1 | grep -q "state UP" && break; sleep 0.05; done',
 ].join(' && ');
 
-export function runScenario<T = Record<string, unknown>>(name: string): T {
-  const output = execFileSync('unshare', ['-n', '-m', 'sh', '-c', `${setup} && exec "$0" "$@"`, process.execPath, scenarios, name], {
+/** Runs `name`; with `ownSysfs: false`, /sys stays the host's, as after a bare `unshare -n`. */
+export function runScenario<T = Record<string, unknown>>(name: string, { ownSysfs = true } = {}): T {
+  const commands = ownSysfs ? setup : setup.replace('mount -t sysfs sysfs /sys && ', '');
+  const output = execFileSync('unshare', ['-n', '-m', 'sh', '-c', `${commands} && exec "$0" "$@"`, process.execPath, scenarios, name], {
     encoding: 'utf8',
     env: { ...process.env, UDPKIT_BACKEND: backend },
     timeout: 30_000,

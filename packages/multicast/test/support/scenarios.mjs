@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import { createSocket } from '@udpkit/core';
 import nodeDgram from 'node:dgram';
-import { MulticastGroups, interfaceAddress, openReceiver, openSender } from '@udpkit/multicast';
+import { MulticastGroups, interfaceAddress, multicastInterfaces, openReceiver, openSender } from '@udpkit/multicast';
 import { devicesOf, igmp, igmp6, mcfilter, mcfilter6 } from './kernel-state.mjs';
 
 const TIMEOUT_MS = 5000;
@@ -64,6 +64,14 @@ function ip(...args) {
   execFileSync('ip', args);
 }
 
+async function waitUntil(condition) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not true within ${TIMEOUT_MS} ms: ${condition}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function waitForEvents(emitter, event, names) {
   const seen = new Set();
   return new Promise((resolve, reject) => {
@@ -81,6 +89,12 @@ function waitForEvents(emitter, event, names) {
 }
 
 const scenarios = {
+  /** What multicastInterfaces() sees, against the kernel's indexes in /proc/net/igmp6. */
+  async interfaces() {
+    const kernel = Object.fromEntries(igmp6().map((m) => [m.device, m.index]));
+    return { seen: multicastInterfaces().map((i) => `${i.name}:${i.index === kernel[i.name]}:${i.ipv4.join()}`) };
+  },
+
   /** Joins on every interface, counts repeated joins, leaves on close. */
   async allInterfaces() {
     const steps = {};
@@ -347,6 +361,8 @@ const scenarios = {
     ip('link', 'add', 'v4less', 'type', 'veth', 'peer', 'name', 'v4less1');
     ip('link', 'set', 'v4less', 'up');
     ip('link', 'set', 'v4less1', 'up');
+    // Carrier (and so "running") comes a moment after "up".
+    await waitUntil(() => multicastInterfaces().filter((i) => i.name.startsWith('v4less')).length === 2);
     const steps = {
       unknownName: attempt(() => groups.join('239.6.0.1', { interfaces: 'eth9' })),
       unknownIndex: attempt(() => groups.join('239.6.0.1', { interfaces: 999 })),
