@@ -25,6 +25,24 @@ describe('examples', () => {
     expect(run('streams.ts')).toMatch(/^127\.0\.0\.1:\d+ says hello\n127\.0\.0\.1:\d+ says from\n127\.0\.0\.1:\d+ says streams\n$/);
   });
 
+  it('multicast-ssm.ts: only the chosen source gets through (in a namespace as root, else says why)', () => {
+    const output = run('multicast-ssm.ts');
+    if (process.getuid?.() !== 0) {
+      expect(output).toBe('multicast-ssm.ts makes a network namespace so no traffic leaves this machine: that needs root. Run it as root.\n');
+      return;
+    }
+    expect(output).toBe(
+      [
+        'joined (127.0.0.1, 232.1.2.3) on lo',
+        '127.0.0.1 -> 232.1.2.3: tick 1',
+        '127.0.0.1 -> 232.1.2.3: tick 2',
+        '127.0.0.1 -> 232.1.2.3: tick 3',
+        'nothing from 127.0.0.2: the kernel filtered it',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('rx-pipeline.ts: totals per metric', () => {
     expect(run('rx-pipeline.ts')).toBe("{ hits: 3, bytes: 704 }\n");
   });
