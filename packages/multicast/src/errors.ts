@@ -47,6 +47,15 @@ export const errors = {
       'ERR_UDPKIT_UNKNOWN_INTERFACE',
     ),
 
+  noInterfaces: (family: 4 | 6, known: readonly string[]) =>
+    withCode(
+      new Error(
+        `no network interface is up with multicast and an IPv${family} address (the interfaces are ${known.length ? known.join(', ') : '(none)'}): ` +
+          'bring one up, or pass track: true to join when one appears',
+      ),
+      'ERR_UDPKIT_UNKNOWN_INTERFACE',
+    ),
+
   noAddressOnInterface: (name: string) =>
     errors.invalid(`interface ${name} has no IPv4 address: IPv4 joins name an interface by one of its addresses; add one`),
 

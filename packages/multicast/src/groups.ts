@@ -135,9 +135,7 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     const request = validateJoin(group, options, this.#family);
     const tracking = request.interfaces === 'all' && this.#watcher !== undefined;
     const targets = this.#targets(request);
-    if (targets.length === 0 && !tracking) {
-      throw errors.unknownInterface(`with an IPv${this.#family} address`, multicastInterfaces().map((i) => i.name));
-    }
+    if (targets.length === 0 && !tracking) throw errors.noInterfaces(this.#family, multicastInterfaces().map((i) => i.name));
     const state: JoinState = { request, tracking, joined: new Map(), blocked: new Set(), left: false };
     try {
       for (const iface of targets) this.#attach(state, iface);
@@ -174,7 +172,15 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
   close(): void {
     this.#closed = true;
     this.#watcher?.stop();
-    for (const state of this.#joins) this.#leave(state);
+    let firstError: unknown;
+    for (const state of this.#joins) {
+      try {
+        this.#leave(state);
+      } catch (error) {
+        firstError ??= error;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
   }
 
   /** Leaves the interfaces `state` holds. Idempotent. */
@@ -206,9 +212,11 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
   }
 
   #targets(request: JoinRequest): NetworkInterface[] {
+    // Looked at now, not at the last poll: tracking catches up by itself
+    // (an interface joined already is not joined twice).
     const list =
       request.interfaces === 'all'
-        ? (this.#watcher?.current() ?? multicastInterfaces().filter((i) => servesFamily(i, this.#family)))
+        ? multicastInterfaces().filter((i) => servesFamily(i, this.#family))
         : request.interfaces.map((spec) => resolveInterface(spec, this.#family));
     const byName = new Map(list.map((iface) => [iface.name, iface]));
     return [...byName.values()];

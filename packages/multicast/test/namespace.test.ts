@@ -92,6 +92,7 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.membershipsAfterUp).toEqual(['lo', 'v0', 'v1']);
     // Recreated, v2 is joined again; v3 has no IPv4 address this time.
     expect(steps.afterRecreate).toEqual(['lo', 'v0', 'v1', 'v2']);
+    expect(steps.errors).toEqual([]);
     expect(steps.afterClose).toEqual([]);
   });
 
