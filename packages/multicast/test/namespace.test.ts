@@ -147,6 +147,15 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.kernel.sort()).toEqual(['239.5.0.1', '239.5.0.2']);
   });
 
+  it('says when no interface is up to join on, unless tracking waits for one', () => {
+    expect(runScenario<Steps>('noInterfaces', { empty: true })).toEqual({
+      all:
+        'ERR_UDPKIT_UNKNOWN_INTERFACE: no network interface is up with multicast and an IPv4 address (the interfaces are (none)): ' +
+        'bring one up, or pass track: true to join when one appears',
+      tracked: 'ok',
+    });
+  });
+
   it('refuses unknown interfaces by name, index and address, and an interface without IPv4', () => {
     const steps = runScenario<Steps>('interfaceErrors');
     const known = 'the interfaces are lo (1), v1 (2), v0 (3), v4less1 (4), v4less (5)';

@@ -33,9 +33,13 @@ const setup = [
   'for i in $(seq 100); do ip -o link show v0 | grep -q "state UP" && ip -o link show v1 | grep -q "state UP" && break; sleep 0.05; done',
 ].join(' && ');
 
-/** Runs `name`; with `ownSysfs: false`, /sys stays the host's, as after a bare `unshare -n`. */
-export function runScenario<T = Record<string, unknown>>(name: string, { ownSysfs = true } = {}): T {
-  const commands = ownSysfs ? setup : setup.replace('mount -t sysfs sysfs /sys && ', '');
+/**
+ * Runs `name`; with `ownSysfs: false`, /sys stays the host's, as after a
+ * bare `unshare -n`; with `empty`, the namespace has no interface up.
+ */
+export function runScenario<T = Record<string, unknown>>(name: string, { ownSysfs = true, empty = false } = {}): T {
+  let commands = ownSysfs ? setup : setup.replace('mount -t sysfs sysfs /sys && ', '');
+  if (empty) commands = 'mount -t sysfs sysfs /sys';
   const output = execFileSync('unshare', ['-n', '-m', 'sh', '-c', `${commands} && exec "$0" "$@"`, process.execPath, scenarios, name], {
     encoding: 'utf8',
     env: { ...process.env, UDPKIT_BACKEND: backend },

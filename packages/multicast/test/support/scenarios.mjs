@@ -359,6 +359,19 @@ const scenarios = {
     return steps;
   },
 
+  /** No interface up at all: joins on 'all' say so, unless tracking waits for one. */
+  async noInterfaces() {
+    const socket = createSocket('udp4');
+    const groups = new MulticastGroups(socket);
+    const tracked = new MulticastGroups(socket, { track: true });
+    const steps = {
+      all: attempt(() => groups.join('239.7.0.1')),
+      tracked: attempt(() => tracked.join('239.7.0.1')),
+    };
+    socket.close();
+    return steps;
+  },
+
   /** Errors that need the namespace's interfaces: unknown names and indexes, an interface without IPv4. */
   async interfaceErrors() {
     const socket = createSocket('udp4');
