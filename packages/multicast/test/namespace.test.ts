@@ -77,6 +77,10 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     }
   });
 
+  it('a receiver closed from its message listener gets nothing more, even mid-batch', () => {
+    expect(runScenario<Steps>('closeInside')).toEqual({ got: ['d0'] });
+  });
+
   it('tracking: a veth pair that appears is joined, deleted it is dropped, with events', () => {
     const steps = runScenario<Steps>('tracking');
     expect(steps.before).toEqual(['lo', 'v0', 'v1']);

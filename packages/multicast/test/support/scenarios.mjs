@@ -206,6 +206,25 @@ const scenarios = {
     return steps;
   },
 
+  /** Closing the receiver from its 'message' listener stops delivery there, mid-batch. */
+  async closeInside() {
+    const receiver = await openReceiver({ group: '239.8.0.1', port: 0, interfaces: 'lo' });
+    const sender = await openSender({ group: '239.8.0.1', port: receiver.address().port, interface: 'lo' });
+    const got = [];
+    const closed = new Promise((resolve) => receiver.once('close', resolve));
+    receiver.on('message', (data) => {
+      got.push(String(data));
+      if (got.length === 1) receiver.close();
+    });
+    // One batch: the datagrams wait in the kernel while the receiver is paused.
+    receiver.socket.pause();
+    await sendAll(...Array.from({ length: 10 }, (_, i) => [sender, `d${i}`]));
+    receiver.socket.resume();
+    await closed;
+    await sender.close();
+    return { got };
+  },
+
   /** Interfaces that appear are joined, those that go are dropped; both events fire. */
   async tracking() {
     // Room for five memberships: a vanished interface's membership must be
