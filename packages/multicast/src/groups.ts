@@ -8,7 +8,7 @@ import { errors, explainSystemError } from './errors.js';
 import { InterfaceWatcher } from './interface-watcher.js';
 import { multicastInterfaces, resolveInterface, servesFamily, type NetworkInterface } from './interfaces.js';
 import { MembershipTable, type MembershipEntry, type MembershipKey } from './membership-table.js';
-import { validateJoin, type JoinOptions, type JoinRequest } from './validate.js';
+import { validateJoin, validateTrackInterval, type JoinOptions, type JoinRequest } from './validate.js';
 
 export interface GroupsOptions {
   /** Join `'all'` memberships on interfaces that appear, drop those that go. Default false. */
@@ -35,8 +35,6 @@ export interface MembershipInfo {
   /** Sources blocked (exclude mode). */
   blocked: string[];
 }
-
-const DEFAULT_TRACK_INTERVAL = 2000;
 
 /** What a Membership asks of the MulticastGroups that made it. */
 interface MembershipControls {
@@ -113,10 +111,7 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     this.#family = socket.type === 'udp4' ? 4 : 6;
     socket.once('close', () => this.#forgetAll());
     if (options.track) {
-      const interval = options.trackInterval ?? DEFAULT_TRACK_INTERVAL;
-      if (!Number.isInteger(interval) || interval <= 0) {
-        throw errors.invalid(`trackInterval ${interval} is not a positive number of milliseconds`);
-      }
+      const interval = validateTrackInterval(options.trackInterval);
       this.#watcher = new InterfaceWatcher(this.#family);
       this.#watcher.on('added', (iface) => this.#onAdded(iface));
       this.#watcher.on('removed', (iface) => this.#onRemoved(iface));

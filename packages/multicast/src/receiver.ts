@@ -22,7 +22,7 @@ import { needsInterface } from './address.js';
 import { errors } from './errors.js';
 import { MulticastGroups, type Membership, type MembershipInfo } from './groups.js';
 import { resolveInterface, type NetworkInterface } from './interfaces.js';
-import { validateGroup, validateJoin, type JoinOptions } from './validate.js';
+import { validateGroup, validateJoin, validateTrackInterval, type JoinOptions } from './validate.js';
 
 export interface ReceiverOptions extends JoinOptions {
   /** The group, `'239.1.2.3'` or `'ff12::1%eth0'`; the socket's family follows it. */
@@ -130,6 +130,7 @@ export async function openReceiver(options: ReceiverOptions): Promise<Receiver> 
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw errors.invalid(`port ${port} is not an integer from 0 to 65535`);
   const { family } = validateGroup(group);
   const request = validateJoin(group, options, family);
+  if (track) validateTrackInterval(trackInterval);
   // Unknown interfaces are refused here, before the socket exists.
   const named = request.interfaces === 'all' ? [] : request.interfaces.map((spec) => resolveInterface(spec, family));
   const backend = options.backend ?? defaultBackend();

@@ -71,3 +71,11 @@ export function validateJoin(groupText: unknown, options: JoinOptions, socketFam
   }
   return { family, group, source, sourceArgument, interfaces };
 }
+
+/** How often tracking looks, in milliseconds: a positive integer; default 2000. */
+export function validateTrackInterval(interval: unknown = 2000): number {
+  if (!Number.isInteger(interval) || (interval as number) <= 0) {
+    throw errors.invalid(`trackInterval ${String(interval)} is not a positive number of milliseconds`);
+  }
+  return interval as number;
+}

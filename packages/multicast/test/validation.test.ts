@@ -114,6 +114,9 @@ describe('receiver and sender validate before they open a socket', () => {
   it('refuses what join refuses, and bad ports and TTLs', async () => {
     await expect(openReceiver({ group: '10.1.1.1', port: 5000 })).rejects.toThrow('group "10.1.1.1" is not a multicast address');
     await expect(openReceiver({ group: '239.1.1.1', port: 70000 })).rejects.toThrow('port 70000 is not an integer from 0 to 65535');
+    await expect(openReceiver({ group: '239.1.1.1', port: 5000, track: true, trackInterval: -1 })).rejects.toThrow(
+      'trackInterval -1 is not a positive number of milliseconds',
+    );
     await expect(openReceiver({ group: 'ff12::1', port: 5000 })).rejects.toThrow('group ff12::1 is link-local: name its interface');
     await expect(openReceiver({ group: '239.1.1.1', port: 5000, interfaces: 'no-such-if0' })).rejects.toMatchObject({
       code: 'ERR_UDPKIT_UNKNOWN_INTERFACE',
