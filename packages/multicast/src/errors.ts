@@ -79,7 +79,7 @@ export function explainSystemError(error: unknown, family: 4 | 6, withSource: bo
     if (withSource) limit += ' and the sources of a group to net.ipv4.igmp_max_msf (10 by default)';
   }
   const explained = new Error(
-    `${system.message}: ${limit}. Raise it with sysctl -w (per network namespace), or spread the groups over more sockets`,
+    `${system.message}: ${limit}. Raise the limit with sysctl -w (per network namespace), or spread the groups over more sockets`,
     { cause: error },
   );
   return Object.assign(explained, { code: 'ENOBUFS', errno: system.errno, syscall: system.syscall });

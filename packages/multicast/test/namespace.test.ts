@@ -143,12 +143,18 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.second).toBe('ok');
     const explained =
       'ENOBUFS: addMembership ENOBUFS: the kernel limits an IPv4 socket to net.ipv4.igmp_max_memberships memberships ' +
-      '(20 by default; each interface joined counts one). Raise it with sysctl -w (per network namespace), or spread the groups over more sockets';
+      '(20 by default; each interface joined counts one). Raise the limit with sysctl -w (per network namespace), or spread the groups over more sockets';
     expect(steps.third).toBe(explained);
     // A join on all interfaces that fails part way leaves nothing behind.
     expect(steps.all).toBe(explained);
     expect(steps.memberships).toEqual(['239.5.0.1@lo', '239.5.0.2@lo']);
     expect(steps.kernel.sort()).toEqual(['239.5.0.1', '239.5.0.2']);
+    expect(steps.firstSource).toBe('ok');
+    expect(steps.secondSource).toBe(
+      'ENOBUFS: addSourceSpecificMembership ENOBUFS: the kernel limits an IPv4 socket to net.ipv4.igmp_max_memberships memberships ' +
+        '(20 by default; each interface joined counts one) and the sources of a group to net.ipv4.igmp_max_msf (10 by default). ' +
+        'Raise the limit with sysctl -w (per network namespace), or spread the groups over more sockets',
+    );
   });
 
   it('says when no interface is up to join on, unless tracking waits for one', () => {

@@ -375,6 +375,15 @@ const scenarios = {
     steps.memberships = groups.memberships().map((m) => `${m.group}@${m.interface}`);
     steps.kernel = igmp().filter((m) => m.group.startsWith('239.5.')).map((m) => m.group);
     socket.close();
+
+    // One source per group: a second source of the same group is past net.ipv4.igmp_max_msf.
+    execFileSync('sysctl', ['-qw', 'net.ipv4.igmp_max_msf=1']);
+    const ssm = createSocket('udp4');
+    await new Promise((resolve) => ssm.bind(0, resolve));
+    const sources = new MulticastGroups(ssm);
+    steps.firstSource = attempt(() => sources.join('232.5.0.1', { source: '127.0.0.1', interfaces: 'lo' }));
+    steps.secondSource = attempt(() => sources.join('232.5.0.1', { source: '127.0.0.2', interfaces: 'lo' }));
+    ssm.close();
     return steps;
   },
 
