@@ -282,11 +282,15 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
   }
 
   #onAdded(iface: NetworkInterface): void {
+    if (this.#closed) return;
     for (const state of this.#joins) {
       if (!state.tracking) continue;
       try {
         this.#attach(state, iface);
       } catch (error) {
+        // Closed (say, by a listener of this poll's previous event): its
+        // 'close' event comes later, the memberships are gone now.
+        if ((error as { code?: string }).code === 'ERR_SOCKET_DGRAM_NOT_RUNNING') return this.#forgetAll();
         this.emit('error', error as Error);
       }
     }
@@ -294,6 +298,7 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
   }
 
   #onRemoved(iface: NetworkInterface): void {
+    if (this.#closed) return;
     // The kernel keeps a socket's membership of a vanished interface until
     // it is left. An IPv4 address or an IPv6 index still names it; an IPv6
     // name no longer does (it would mean "any interface"): then only forget.
@@ -302,8 +307,9 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
       if (!state.tracking) continue;
       try {
         this.#detach(state, iface.name, kernel);
-      } catch {
-        // Gone with its interface already.
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ERR_SOCKET_DGRAM_NOT_RUNNING') return this.#forgetAll();
+        // Otherwise gone with its interface already.
       }
     }
     this.emit('interfaceRemoved', iface);

@@ -81,6 +81,13 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(runScenario<Steps>('closeInside')).toEqual({ got: ['d0'] });
   });
 
+  it('a receiver closed from its interfaceAdded listener reports nothing more', () => {
+    const { events, kernel } = runScenario<Steps>('closeInTracking');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatch(/^added v[23]$/);
+    expect(kernel).toEqual([]);
+  });
+
   it('tracking: a veth pair that appears is joined, deleted it is dropped, with events', () => {
     const steps = runScenario<Steps>('tracking');
     expect(steps.before).toEqual(['lo', 'v0', 'v1']);

@@ -225,6 +225,28 @@ const scenarios = {
     return { got };
   },
 
+  /** Closing the receiver from an interfaceAdded listener: no error, no more events. */
+  async closeInTracking() {
+    const receiver = await openReceiver({ group: '239.8.0.2', port: 0, track: true, trackInterval: 20 });
+    const events = [];
+    receiver.on('error', (error) => events.push(`error ${error.code}`));
+    receiver.on('interfaceAdded', (iface) => {
+      events.push(`added ${iface.name}`);
+      receiver.close();
+    });
+    const closed = new Promise((resolve) => receiver.once('close', resolve));
+    // Two interfaces, likely seen in the same poll.
+    ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3');
+    ip('addr', 'add', '192.0.2.1/24', 'dev', 'v2');
+    ip('addr', 'add', '192.0.2.2/24', 'dev', 'v3');
+    ip('link', 'set', 'v2', 'up');
+    ip('link', 'set', 'v3', 'up');
+    await closed;
+    // Polls that would have come: none may report anything.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return { events, kernel: devicesOf('239.8.0.2') };
+  },
+
   /** Interfaces that appear are joined, those that go are dropped; both events fire. */
   async tracking() {
     // Room for five memberships: a vanished interface's membership must be
