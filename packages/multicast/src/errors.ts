@@ -24,6 +24,12 @@ export const errors = {
         'join it without a source, or pick a group in those ranges',
     ),
 
+  anySourceOfSourceSpecific: (group: string) =>
+    errors.invalid(
+      `group ${group} is in the source-specific (SSM) ranges 232.0.0.0/8 and ff3x::/32: join it with a source, ` +
+        "as { source: '192.0.2.10' } (an any-source join of it is refused, RFC 4604 2.2.1)",
+    ),
+
   needsInterface: (group: string, scope: number) =>
     errors.invalid(
       `group ${group} is ${scope === 1 ? 'interface-local' : 'link-local'}: ` +

@@ -53,6 +53,8 @@ export function validateJoin(groupText: unknown, options: JoinOptions, socketFam
     if (parsed.family !== family) throw errors.mixedFamilies('source', sourceArgument, family);
     if (!isSourceSpecificGroup(group)) throw errors.notSourceSpecific(group);
     source = parsed.address;
+  } else if (isSourceSpecificGroup(group)) {
+    throw errors.anySourceOfSourceSpecific(group);
   }
 
   let interfaces: 'all' | InterfaceSpec[];

@@ -50,6 +50,17 @@ describe('validation before any system call', () => {
     );
   });
 
+  it('an SSM group without a source', () => {
+    refuses(
+      () => groups().join('232.1.1.1'),
+      "group 232.1.1.1 is in the source-specific (SSM) ranges 232.0.0.0/8 and ff3x::/32: join it with a source, as { source: '192.0.2.10' } (an any-source join of it is refused, RFC 4604 2.2.1)",
+    );
+    refuses(
+      () => groups('udp6').join('ff3e::8000:1', { interfaces: 'lo' }),
+      "group ff3e::8000:1 is in the source-specific (SSM) ranges 232.0.0.0/8 and ff3x::/32: join it with a source, as { source: '192.0.2.10' } (an any-source join of it is refused, RFC 4604 2.2.1)",
+    );
+  });
+
   it('a link-local or interface-local group without an interface', () => {
     const g = groups('udp6');
     refuses(
@@ -69,7 +80,7 @@ describe('validation before any system call', () => {
   it('an interface named twice, or none', () => {
     const g = groups('udp6');
     refuses(() => g.join('ff12::1%lo', { interfaces: 'lo' }), 'group ff12::1%lo names its interface already: leave out the interfaces option');
-    refuses(() => g.join('ff3e::1', { interfaces: [] }), "interfaces is empty: name at least one interface, or pass 'all'");
+    refuses(() => g.join('ff1e::1', { interfaces: [] }), "interfaces is empty: name at least one interface, or pass 'all'");
   });
 
   it('an unknown interface', () => {
@@ -97,7 +108,7 @@ describe('validation before any system call', () => {
     refuses(() => g.join('239.1.1.1', { interfaces: '::1' }), 'interface address ::1 is not an IPv4 address, as the udp4 group and socket are');
     g = groups('udp6');
     refuses(() => g.join('239.1.1.1'), 'group 239.1.1.1 is not an IPv6 address, as the udp6 group and socket are');
-    refuses(() => g.join('ff3e::1', { interfaces: '127.0.0.1' }), 'interface address 127.0.0.1 is not an IPv6 address, as the udp6 group and socket are');
+    refuses(() => g.join('ff1e::1', { interfaces: '127.0.0.1' }), 'interface address 127.0.0.1 is not an IPv6 address, as the udp6 group and socket are');
   });
 
   it('bad option values', () => {

@@ -119,11 +119,11 @@ const scenarios = {
     const { rinfos } = await got;
     steps.arrival = { destination: rinfos[0].destination, onV1: rinfos[0].interfaceIndex === index('v1') || rinfos[0].interfaceIndex === undefined };
 
-    const v6 = await openReceiver({ group: 'ff3e::1:2', port });
-    steps.kernel6AfterJoin = devicesOf('ff3e::1:2');
+    const v6 = await openReceiver({ group: 'ff1e::1:2', port });
+    steps.kernel6AfterJoin = devicesOf('ff1e::1:2');
     await Promise.all([receiver.close(), v6.close(), sender.close()]);
     steps.kernelAfterClose = devicesOf('239.1.2.3');
-    steps.kernel6AfterClose = devicesOf('ff3e::1:2');
+    steps.kernel6AfterClose = devicesOf('ff1e::1:2');
     steps.membershipsAfterClose = receiver.memberships();
     steps.joinAfterClose = attempt(() => receiver.join());
     return steps;
@@ -299,7 +299,7 @@ const scenarios = {
   /** The same for IPv6: tracking by interface index. */
   async tracking6() {
     const steps = {};
-    const group = 'ff3e::3:1';
+    const group = 'ff1e::3:1';
     const receiver = await openReceiver({ group, port: 0, track: true, trackInterval: 50 });
     steps.before = devicesOf(group);
     const added = waitForEvents(receiver, 'interfaceAdded', ['v2', 'v3']);
