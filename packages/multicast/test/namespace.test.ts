@@ -26,6 +26,7 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.countsAfterLeaves).toEqual(['lo:1', 'v0:1', 'v1:1']);
     expect(steps.kernelAfterLeaves).toEqual(['lo', 'v0', 'v1']);
     expect(steps.arrival).toEqual({ destination: '239.1.2.3', onV1: true });
+    expect(steps.ttl).toEqual(['ttl 1']);
     expect(steps.kernel6AfterJoin).toEqual(['lo', 'v0', 'v1']);
     expect(steps.kernelAfterClose).toEqual([]);
     expect(steps.kernel6AfterClose).toEqual([]);

@@ -132,6 +132,9 @@ describe('receiver and sender validate before they open a socket', () => {
     await expect(openReceiver({ group: '239.1.1.1', port: 5000, interfaces: 'no-such-if0' })).rejects.toMatchObject({
       code: 'ERR_UDPKIT_UNKNOWN_INTERFACE',
     });
+    await expect(openReceiver({ group: 'ff12::1', port: 5000, interfaces: 'all', backend: 'portable' })).rejects.toThrow(
+      'the portable backend receives ff12::1 by binding to it, which a link-local group allows on one interface only: name exactly one',
+    );
     await expect(openSender({ group: 'ff02::1', port: 5000 })).rejects.toThrow('group ff02::1 is link-local: name its interface');
     await expect(openSender({ group: '239.1.1.1', port: 0 })).rejects.toThrow('port 0 is not an integer from 1 to 65535');
     await expect(openSender({ group: '239.1.1.1', port: 5000, ttl: 256 })).rejects.toThrow('ttl 256 is not an integer from 0 to 255');

@@ -118,6 +118,12 @@ const scenarios = {
     await sendAll([sender, 'via v0']);
     const { rinfos } = await got;
     steps.arrival = { destination: rinfos[0].destination, onV1: rinfos[0].interfaceIndex === index('v1') || rinfos[0].interfaceIndex === undefined };
+    // TTL 0 keeps datagrams on the host: nothing reaches v1 (the default, 1, did).
+    const ttl0 = await openSender({ group: '239.1.2.3', port, interface: 'v0', loopback: false, ttl: 0 });
+    const afterTtl0 = until(receiver, 'ttl 1');
+    await sendAll([ttl0, 'ttl 0'], [sender, 'ttl 1']);
+    steps.ttl = (await afterTtl0).texts;
+    await ttl0.close();
 
     const v6 = await openReceiver({ group: 'ff1e::1:2', port });
     steps.kernel6AfterJoin = devicesOf('ff1e::1:2');
