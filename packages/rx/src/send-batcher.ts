@@ -1,0 +1,74 @@
+// Coalesces the datagrams given in one tick into one sendMany, with at most
+// one sendMany in flight: while the kernel's send buffer is full (core
+// waits for writability before calling back), new datagrams wait here and
+// leave together in the next sendMany. Core's send queue so holds at most
+// one batch, and whoever waits for the settle callbacks is paced by it.
+import type { OutgoingMessage, Socket } from '@udpkit/core';
+
+/** Called once per message, when its batch was handed to the kernel; `error` is the batch's first error. */
+export type Settle = (error: Error | null) => void;
+
+/** Called once per batch: its first error, how many went, how many it had. */
+export type BatchDone = (error: Error | null, sent: number, count: number) => void;
+
+export class SendBatcher {
+  readonly #socket: Socket;
+  readonly #onBatch: BatchDone;
+  #messages: OutgoingMessage[] = [];
+  #settles: (Settle | undefined)[] = [];
+  #inFlight = false;
+  #scheduled = false;
+  #onIdle: (() => void) | undefined;
+
+  constructor(socket: Socket, onBatch: BatchDone) {
+    this.#socket = socket;
+    this.#onBatch = onBatch;
+  }
+
+  /** Nothing waits and nothing is in flight. */
+  get idle(): boolean {
+    return !this.#inFlight && this.#messages.length === 0;
+  }
+
+  add(message: OutgoingMessage, settle?: Settle): void {
+    this.#messages.push(message);
+    this.#settles.push(settle);
+    if (!this.#scheduled && !this.#inFlight) {
+      this.#scheduled = true;
+      process.nextTick(() => this.#flush());
+    }
+  }
+
+  /** Calls `callback` once idle (now, if it is). */
+  whenIdle(callback: () => void): void {
+    if (this.idle) callback();
+    else this.#onIdle = callback;
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#inFlight || this.#messages.length === 0) return;
+    const messages = this.#messages;
+    const settles = this.#settles;
+    this.#messages = [];
+    this.#settles = [];
+    this.#inFlight = true;
+    const done = (error: Error | null, sent: number) => {
+      this.#inFlight = false;
+      for (const settle of settles) settle?.(error);
+      this.#onBatch(error, sent, messages.length);
+      if (this.#messages.length > 0) this.#flush();
+      else if (this.#onIdle) {
+        const onIdle = this.#onIdle;
+        this.#onIdle = undefined;
+        onIdle();
+      }
+    };
+    try {
+      this.#socket.sendMany(messages, done);
+    } catch (error) {
+      // A message that does not validate, or a closed socket: the batch fails whole.
+      process.nextTick(done, error as Error, 0);
+    }
+  }
+}
