@@ -1,10 +1,10 @@
 // The 'pause' strategy: a consumer slower than the feed pushes back to the
 // kernel, and nothing is lost while the kernel buffer has room.
-import { udpFeed, type Datagram } from '@udpkit/rx';
-import { lastValueFrom, take, toArray, map, filter } from 'rxjs';
+import type { Socket } from '@udpkit/core';
+import { udpFeed } from '@udpkit/rx';
+import { filter, lastValueFrom, map, scan, take, tap, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bound, closeAll, delay, sendMany, sendWindowed, seqOf, until } from './support/sockets.js';
-import type { Socket } from '@udpkit/core';
 
 const open: Socket[] = [];
 afterEach(async () => {
@@ -57,4 +57,76 @@ describe("udpFeed, strategy 'pause'", () => {
     expect(receiver.isPaused()).toBe(false);
     expect(receiver.listenerCount('messages')).toBe(0);
   }, 120_000);
+
+  it('demand passes through map, filter, scan and tap: values filtered out take no slot', async () => {
+    const COUNT = 2000;
+    const { receiver, sender, port } = await pair();
+    const feed = udpFeed(receiver, { strategy: 'pause' });
+    const handled: number[] = [];
+    let tapped = 0;
+    const sums = lastValueFrom(
+      feed.datagrams$.pipe(
+        map(seqOf),
+        tap(() => tapped++),
+        filter((seq) => seq % 2 === 0),
+        scan((sum, seq) => sum + seq, 0),
+        map((sum) => ({ sum, seq: handled.length * 2 })),
+        feed.consume(async ({ sum, seq }: { sum: number; seq: number }) => {
+          handled.push(seq);
+          await delay(1);
+          return sum;
+        }),
+        take(COUNT / 2),
+        toArray(),
+      ),
+    );
+    await sendWindowed(sender, port, COUNT, { window: 1000, burst: 200, consumed: () => tapped });
+    const results = await sums;
+    // Every even datagram reached the handler, one at a time, in order; the odd ones
+    // were dropped by filter() without holding the source back (no stall, no loss).
+    expect(handled).toEqual(Array.from({ length: COUNT / 2 }, (_, i) => i * 2));
+    expect(results.at(-1)).toBe((COUNT / 2 - 1) * (COUNT / 2));
+    const counters = feed.counters();
+    expect(counters.kernelDrops).toBe(0);
+    // At most datagram 1999, queued behind the last handler when take() ended the stream.
+    expect(counters.libraryDrops).toBeLessThanOrEqual(1);
+    expect(counters.received).toBe(counters.delivered + counters.libraryDrops);
+    expect(counters.pauses).toBeGreaterThan(0);
+    expect(counters.queuePeak).toBeLessThanOrEqual(receiver.backend === 'native' ? 64 : 1);
+  }, 60_000);
+
+  it('past the kernel buffer the kernel drops, and kernelDrops counts them where the backend can see them', async () => {
+    const { receiver, sender, port } = await pair();
+    receiver.setRecvBufferSize(16 * 1024); // room for a few dozen datagrams
+    const feed = udpFeed(receiver, { strategy: 'pause' });
+    const handled: number[] = [];
+    const subscription = feed.datagrams$
+      .pipe(
+        map(seqOf),
+        feed.consume(async (seq: number) => {
+          handled.push(seq);
+          await delay(1);
+        }),
+      )
+      .subscribe();
+    const FLOOD = 3000;
+    await sendMany(sender, port, 0, FLOOD);
+    // Once the backlog is delivered, one more datagram: it carries the kernel's drop count.
+    await until(() => feed.counters().queueLength === 0 && !receiver.isPaused() && handled.length > 0, 20_000, 'the backlog');
+    await delay(50);
+    await sendMany(sender, port, FLOOD, FLOOD + 1);
+    await until(() => handled.at(-1) === FLOOD, 20_000, 'the last datagram');
+    subscription.unsubscribe();
+    const counters = feed.counters();
+    expect(handled.every((seq, i) => i === 0 || seq > handled[i - 1]!)).toBe(true);
+    expect(counters.libraryDrops).toBe(0);
+    expect(handled.length).toBeLessThan(FLOOD); // the kernel buffer could not hold the flood
+    if (receiver.backend === 'native') {
+      // SO_RXQ_OVFL: every datagram is accounted for.
+      expect(counters.delivered + counters.libraryDrops + counters.kernelDrops).toBe(FLOOD + 1);
+    } else {
+      // node:dgram can't read SO_RXQ_OVFL: the loss is real but not counted.
+      expect(counters.kernelDrops).toBe(0);
+    }
+  }, 60_000);
 });

@@ -1,0 +1,195 @@
+// Subscribe and unsubscribe at any point: listeners, owned sockets, paused
+// sockets and timers are all given back.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Socket } from '@udpkit/core';
+import { FeedBusyError, udpFeed } from '@udpkit/rx';
+import { firstValueFrom, lastValueFrom, map, take, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bound, closeAll, delay, sendMany, seqOf, until } from './support/sockets.js';
+
+const open: Socket[] = [];
+afterEach(async () => {
+  await closeAll(...open.splice(0));
+});
+
+async function pair(): Promise<{ receiver: Socket; sender: Socket; port: number }> {
+  const receiver = await bound();
+  const sender = await bound();
+  open.push(receiver, sender);
+  return { receiver, sender, port: receiver.address().port };
+}
+
+function listeners(socket: Socket): number[] {
+  return (['messages', 'message', 'error', 'close', 'listening'] as const).map((event) => socket.listenerCount(event));
+}
+
+const never = () => new Promise<never>(() => {});
+
+describe('udpFeed over an existing socket', () => {
+  it('unsubscribing before any datagram leaves no listener and the socket open', async () => {
+    const { receiver } = await pair();
+    const before = listeners(receiver);
+    const subscription = udpFeed(receiver).datagrams$.subscribe();
+    expect(receiver.listenerCount('messages')).toBe(1);
+    subscription.unsubscribe();
+    expect(listeners(receiver)).toEqual(before);
+    expect(() => receiver.address()).not.toThrow();
+  });
+
+  it('unsubscribing while paused resumes the socket and counts the queued datagrams as library drops', async () => {
+    const { receiver, sender, port } = await pair();
+    const before = listeners(receiver);
+    const feed = udpFeed(receiver, { strategy: 'pause' });
+    const subscription = feed.datagrams$.pipe(feed.consume(never)).subscribe();
+    await sendMany(sender, port, 0, 20);
+    await until(() => feed.counters().pauses > 0 && feed.counters().queueLength > 0, 10_000, 'the feed to pause');
+    expect(receiver.isPaused()).toBe(true);
+    subscription.unsubscribe();
+    expect(receiver.isPaused()).toBe(false);
+    expect(listeners(receiver)).toEqual(before);
+    const counters = feed.counters();
+    expect(counters.queueLength).toBe(0);
+    expect(counters.received).toBe(counters.delivered + counters.libraryDrops);
+    expect(counters.libraryDrops).toBeGreaterThan(0);
+    // The socket reads again: a plain listener gets what the kernel held.
+    const next = new Promise((resolve) => receiver.once('message', resolve));
+    await sendMany(sender, port, 100, 101);
+    await next;
+  });
+
+  it('take(n) after consume() completes with n results and removes the listeners', async () => {
+    const { receiver, sender, port } = await pair();
+    const before = listeners(receiver);
+    const feed = udpFeed(receiver);
+    const results = lastValueFrom(
+      feed.datagrams$.pipe(
+        map(seqOf),
+        feed.consume(async (seq: number) => {
+          await delay(seq % 3);
+          return seq;
+        }, { concurrency: 3 }),
+        take(5),
+        toArray(),
+      ),
+    );
+    await sendMany(sender, port, 0, 50);
+    expect((await results).length).toBe(5);
+    expect(listeners(receiver)).toEqual(before);
+    expect(receiver.isPaused()).toBe(false);
+  });
+
+  it('take(n) between the source and consume() lets the running handlers finish, then completes', async () => {
+    const { receiver, sender, port } = await pair();
+    const feed = udpFeed(receiver);
+    const results = lastValueFrom(
+      feed.datagrams$.pipe(
+        map(seqOf),
+        take(4),
+        feed.consume(async (seq: number) => {
+          await delay(5);
+          return seq;
+        }, { concurrency: 2 }),
+        toArray(),
+      ),
+    );
+    await sendMany(sender, port, 0, 50);
+    expect((await results).sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
+    expect(receiver.listenerCount('messages')).toBe(0);
+    expect(receiver.isPaused()).toBe(false);
+  });
+
+  it("the socket's 'error' errors the stream", async () => {
+    const { receiver } = await pair();
+    const failed = firstValueFrom(udpFeed(receiver).datagrams$);
+    receiver.emit('error', new Error('boom'));
+    await expect(failed).rejects.toThrow('boom');
+    expect(receiver.listenerCount('messages')).toBe(0);
+  });
+
+  it("'close' completes the stream after the queued datagrams were delivered", async () => {
+    const { receiver, sender, port } = await pair();
+    const feed = udpFeed(receiver, { strategy: 'pause' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handled: number[] = [];
+    const all = lastValueFrom(
+      feed.datagrams$.pipe(
+        map(seqOf),
+        feed.consume(async (seq: number) => {
+          await gate;
+          handled.push(seq);
+        }),
+        toArray(),
+      ),
+    );
+    await sendMany(sender, port, 0, 10);
+    // Paused with datagrams queued (how many depends on the backend's batch).
+    await until(() => feed.counters().queueLength > 0, 10_000, 'the feed to queue');
+    receiver.close();
+    await delay(20);
+    release();
+    await all;
+    const { received, delivered, libraryDrops } = feed.counters();
+    expect(handled).toEqual(Array.from({ length: received }, (_, i) => i));
+    expect(delivered).toBe(received);
+    expect(libraryDrops).toBe(0);
+  });
+
+  it('a feed has one subscriber and one consume() at a time', async () => {
+    const { receiver } = await pair();
+    const feed = udpFeed(receiver);
+    const first = feed.datagrams$.pipe(feed.consume(never)).subscribe();
+    await expect(firstValueFrom(feed.datagrams$)).rejects.toBeInstanceOf(FeedBusyError);
+    await expect(firstValueFrom(feed.datagrams$.pipe(feed.consume(never)))).rejects.toBeInstanceOf(FeedBusyError);
+    first.unsubscribe();
+    // Free again once the first subscriber left.
+    const again = feed.datagrams$.subscribe();
+    expect(receiver.listenerCount('messages')).toBe(1);
+    again.unsubscribe();
+  });
+});
+
+describe('udpFeed that owns its socket', () => {
+  it('creates and binds the socket on subscribe and closes it on unsubscribe', async () => {
+    const feed = udpFeed({ address: '127.0.0.1' });
+    expect(feed.socket).toBeUndefined();
+    const sender = await bound();
+    open.push(sender);
+    let socket!: Socket;
+    const first = firstValueFrom(feed.datagrams$);
+    socket = feed.socket!;
+    await until(() => { try { return socket.address().port > 0; } catch { return false; } }, 10_000, 'the bind');
+    await sendMany(sender, socket.address().port, 7, 8);
+    expect(seqOf(await first)).toBe(7);
+    expect(feed.socket).toBeUndefined();
+    expect(() => socket.address()).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' }));
+  });
+
+  it('a bind error arrives as the stream error', async () => {
+    const taken = await bound();
+    open.push(taken);
+    const feed = udpFeed({ address: '127.0.0.1', port: taken.address().port });
+    await expect(firstValueFrom(feed.datagrams$)).rejects.toMatchObject({ code: 'EADDRINUSE', syscall: 'bind' });
+  });
+
+  it("closing the socket completes the stream", async () => {
+    const feed = udpFeed({ address: '127.0.0.1', onListening: (socket) => socket.close() });
+    expect(await lastValueFrom(feed.datagrams$.pipe(toArray()))).toEqual([]);
+  });
+
+  for (const how of ['take-after-consume', 'while-paused']) {
+    it(`no timer or socket keeps the process alive after unsubscribing (${how})`, async () => {
+      const child = fileURLToPath(new URL('./support/lifetime-child.ts', import.meta.url));
+      const output = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--import', 'tsx', child, how], { timeout: 20_000, env: process.env }, (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+        ),
+      );
+      const result = JSON.parse(output.trim().split('\n').at(-1)!);
+      expect(result).toMatchObject({ how, queueLength: 0, socket: true });
+      expect(result.received).toBe(result.delivered + result.libraryDrops);
+      if (how === 'while-paused') expect(result.libraryDrops).toBeGreaterThan(0);
+    });
+  }
+});
