@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// The whole suite runs once per backend of @udpkit/core.
+// The whole suite runs once per backend of @udpkit/core; tests of pure logic once.
+const PURE = ['test/bounded-queue.test.ts', 'test/flow-marbles.test.ts'];
 export default defineConfig({
   test: {
     // Native addons and real sockets: one process per file, no shared threads.
@@ -10,7 +11,7 @@ export default defineConfig({
     reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
     projects: [
       { extends: true, test: { name: 'native', include: ['test/**/*.test.ts'], env: { UDPKIT_BACKEND: 'native' } } },
-      { extends: true, test: { name: 'portable', include: ['test/**/*.test.ts'], env: { UDPKIT_BACKEND: 'portable' } } },
+      { extends: true, test: { name: 'portable', include: ['test/**/*.test.ts'], exclude: PURE, env: { UDPKIT_BACKEND: 'portable' } } },
     ],
   },
 });
