@@ -136,6 +136,34 @@ describe('udpFeed over an existing socket', () => {
     expect(libraryDrops).toBe(0);
   });
 
+  it('a handler that throws errors the stream and removes the listeners', async () => {
+    const { receiver, sender, port } = await pair();
+    const feed = udpFeed(receiver);
+    const failed = lastValueFrom(
+      feed.datagrams$.pipe(
+        feed.consume(() => {
+          throw new Error('handler threw');
+        }),
+      ),
+    );
+    await sendMany(sender, port, 0, 5);
+    await expect(failed).rejects.toThrow('handler threw');
+    expect(receiver.listenerCount('messages')).toBe(0);
+    expect(receiver.isPaused()).toBe(false);
+  });
+
+  it('stats$ emits the feed counters and the socket counters at an interval', async () => {
+    const { receiver, sender, port } = await pair();
+    const feed = udpFeed(receiver);
+    const subscription = feed.datagrams$.subscribe();
+    await sendMany(sender, port, 0, 10);
+    await until(() => feed.counters().delivered === 10, 10_000, 'ten datagrams');
+    const [stats] = await lastValueFrom(feed.stats$(5).pipe(take(1), toArray()));
+    subscription.unsubscribe();
+    expect(stats!.feed).toMatchObject({ received: 10, delivered: 10, libraryDrops: 0, kernelDrops: 0, queueLength: 0 });
+    expect(stats!.socket).toMatchObject({ datagramsReceived: 10 });
+  });
+
   it('a feed has one subscriber and one consume() at a time', async () => {
     const { receiver } = await pair();
     const feed = udpFeed(receiver);

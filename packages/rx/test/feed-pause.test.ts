@@ -15,7 +15,6 @@ async function pair(): Promise<{ receiver: Socket; sender: Socket; port: number 
   const receiver = await bound();
   const sender = await bound();
   open.push(receiver, sender);
-  receiver.setRecvBufferSize(4 * 1024 * 1024);
   return { receiver, sender, port: receiver.address().port };
 }
 

@@ -16,8 +16,6 @@ async function pair(): Promise<{ receiver: Socket; sender: Socket; port: number 
   const receiver = await bound();
   const sender = await bound();
   open.push(receiver, sender);
-  // Room for the whole flood: whatever is lost here is lost by the strategy.
-  receiver.setRecvBufferSize(4 * 1024 * 1024);
   return { receiver, sender, port: receiver.address().port };
 }
 

@@ -1,41 +1,134 @@
-import { createSocket } from '@udpkit/core';
-import { fromSocket } from '@udpkit/rx';
+// Push sources: fromSocket and the batch sources, over an existing socket
+// and over one they own.
+import type { Socket } from '@udpkit/core';
+import { flattenBatches, fromSocket, fromSocketBatches, mapBatch } from '@udpkit/rx';
 import { firstValueFrom, lastValueFrom, map, take, toArray } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bound, closeAll, sendMany, seqOf, until } from './support/sockets.js';
 
-function bound(): Promise<ReturnType<typeof createSocket>> {
-  const socket = createSocket('udp4');
-  return new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket)));
+const open: Socket[] = [];
+afterEach(async () => {
+  await closeAll(...open.splice(0));
+});
+
+async function pair(): Promise<{ receiver: Socket; sender: Socket; port: number }> {
+  const receiver = await bound();
+  const sender = await bound();
+  open.push(receiver, sender);
+  return { receiver, sender, port: receiver.address().port };
 }
 
 describe('fromSocket', () => {
   it('emits received datagrams in order and leaves the socket open on unsubscribe', async () => {
-    const receiver = await bound();
-    const sender = createSocket('udp4');
+    const { receiver, sender, port } = await pair();
     const received = lastValueFrom(fromSocket(receiver).pipe(map((d) => d.data.toString()), take(3), toArray()));
-    for (const text of ['one', 'two', 'three']) sender.send(text, receiver.address().port, '127.0.0.1');
+    for (const text of ['one', 'two', 'three']) sender.send(text, port, '127.0.0.1');
     expect(await received).toEqual(['one', 'two', 'three']);
-    expect(receiver.listenerCount('message')).toBe(0);
+    expect(receiver.listenerCount('messages')).toBe(0);
+    expect(receiver.listenerCount('error')).toBe(0);
+    expect(receiver.listenerCount('close')).toBe(0);
     expect(() => receiver.address()).not.toThrow();
-    sender.close();
-    receiver.close();
   });
 
   it('completes when the socket closes', async () => {
-    const receiver = await bound();
+    const { receiver } = await pair();
     const all = lastValueFrom(fromSocket(receiver).pipe(toArray()));
     receiver.close();
     expect(await all).toEqual([]);
   });
 
   it('carries the sender address in rinfo', async () => {
-    const receiver = await bound();
-    const sender = await bound();
+    const { receiver, sender, port } = await pair();
+    const first = firstValueFrom(fromSocket(receiver));
+    sender.send('hi', port, '127.0.0.1');
+    const { rinfo } = await first;
+    expect(rinfo).toMatchObject({ address: '127.0.0.1', family: 'IPv4', port: sender.address().port, size: 2 });
+  });
+
+  it('carries receive metadata when the socket asks for it (native backend)', async (context) => {
+    const { sender } = await pair();
+    if (sender.backend !== 'native') context.skip(); // the portable backend refuses receiveMetadata
+    const receiver = await bound({ receiveMetadata: { destination: true, timestamp: true } });
+    open.push(receiver);
     const first = firstValueFrom(fromSocket(receiver));
     sender.send('hi', receiver.address().port, '127.0.0.1');
     const { rinfo } = await first;
-    expect(rinfo).toMatchObject({ address: '127.0.0.1', family: 'IPv4', port: sender.address().port, size: 2 });
-    sender.close();
-    receiver.close();
+    expect(rinfo.destination).toBe('127.0.0.1');
+    expect(typeof rinfo.timestamp).toBe('bigint');
+  });
+
+  it('owns a socket made from options: bound on subscribe, closed on unsubscribe', async () => {
+    const sender = await bound();
+    open.push(sender);
+    let socket: Socket | undefined;
+    const first = firstValueFrom(
+      fromSocket({ address: '127.0.0.1', onListening: (s) => ((socket = s), sender.send('owned', s.address().port, '127.0.0.1')) }),
+    );
+    expect((await first).data.toString()).toBe('owned');
+    expect(() => socket!.address()).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' }));
+  });
+
+  it('an owned socket that cannot bind errors the stream', async () => {
+    const taken = await bound();
+    open.push(taken);
+    await expect(firstValueFrom(fromSocket({ address: '127.0.0.1', port: taken.address().port }))).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+    });
+  });
+});
+
+describe('batches', () => {
+  it('fromSocketBatches emits one value per wake-up, flattenBatches restores the datagrams in order', async () => {
+    const { receiver, sender, port } = await pair();
+    const batchesBefore = receiver.stats().receiveBatches;
+    let batches = 0;
+    const seqs = lastValueFrom(
+      fromSocketBatches(receiver).pipe(
+        map((batch) => (batches++, batch)),
+        flattenBatches(),
+        map(seqOf),
+        take(300),
+        toArray(),
+      ),
+    );
+    await sendMany(sender, port, 0, 300);
+    expect(await seqs).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(batches).toBe(receiver.stats().receiveBatches - batchesBefore);
+    if (receiver.backend === 'portable') expect(batches).toBe(300); // batches of one
+    else expect(batches).toBeLessThanOrEqual(300);
+  });
+
+  it('mapBatch maps each datagram and emits one array per batch', async () => {
+    const { receiver, sender, port } = await pair();
+    const arrays: number[][] = [];
+    const done = new Promise<void>((resolve) => {
+      const subscription = fromSocketBatches(receiver)
+        .pipe(mapBatch((data, rinfo) => data.readUInt32BE(0) + rinfo.size))
+        .subscribe((values) => {
+          arrays.push(values);
+          if (arrays.flat().length === 100) {
+            subscription.unsubscribe();
+            resolve();
+          }
+        });
+    });
+    await sendMany(sender, port, 0, 100);
+    await done;
+    expect(arrays.flat()).toEqual(Array.from({ length: 100 }, (_, i) => i + 64));
+    expect(receiver.listenerCount('messages')).toBe(0);
+  });
+
+  it('mapBatch: a project that throws errors the stream', async () => {
+    const { receiver, sender, port } = await pair();
+    const failed = firstValueFrom(
+      fromSocketBatches(receiver).pipe(
+        mapBatch(() => {
+          throw new Error('bad datagram');
+        }),
+      ),
+    );
+    await sendMany(sender, port, 0, 1);
+    await expect(failed).rejects.toThrow('bad datagram');
+    await until(() => receiver.listenerCount('messages') === 0, 5000, 'the listener to go');
   });
 });

@@ -5,9 +5,13 @@ import type { Datagram } from '@udpkit/rx';
 
 export const LOOPBACK = '127.0.0.1';
 
-/** A udp4 socket bound to 127.0.0.1 on a port the kernel picks. */
+/**
+ * A udp4 socket bound to 127.0.0.1 on a port the kernel picks, with a 4 MB
+ * receive buffer (the default holds only ~256 small datagrams, fewer than
+ * one sendMany of a test puts in flight).
+ */
 export function bound(options: Omit<SocketOptions, 'type'> = {}): Promise<Socket> {
-  const socket = createSocket({ type: 'udp4', ...options });
+  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, ...options });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(0, LOOPBACK, () => {

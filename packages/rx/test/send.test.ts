@@ -1,0 +1,87 @@
+// Sending from a pipeline: one sendMany per tick, errors as documented, and
+// a sender whose promises pace a feed's consume().
+import type { Socket } from '@udpkit/core';
+import { createSender, fromSocket, sendTo, udpFeed } from '@udpkit/rx';
+import { from, lastValueFrom, map, take, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bound, closeAll, LOOPBACK, sendMany, seqOf, sequenced } from './support/sockets.js';
+
+const open: Socket[] = [];
+afterEach(async () => {
+  await closeAll(...open.splice(0));
+});
+
+async function sockets(count: number): Promise<Socket[]> {
+  const list = await Promise.all(Array.from({ length: count }, () => bound()));
+  open.push(...list);
+  return list;
+}
+
+describe('sendTo', () => {
+  it('sends the values of one tick in one sendMany and completes once they went', async () => {
+    const [receiver, sender] = await sockets(2);
+    const port = receiver!.address().port;
+    const received = lastValueFrom(fromSocket(receiver!).pipe(map(seqOf), take(200), toArray()));
+    const batchesBefore = sender!.stats().sendBatches;
+    const counts = await lastValueFrom(
+      from(Array.from({ length: 200 }, (_, seq) => ({ data: sequenced(seq), port, address: LOOPBACK }))).pipe(sendTo(sender!), toArray()),
+    );
+    expect(counts).toEqual([200]); // one sendMany carried all 200
+    if (sender!.backend === 'native') expect(sender!.stats().sendBatches - batchesBefore).toBe(1); // one sendmmsg
+    expect(await received).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('a datagram the kernel refuses errors the stream; the rest of its batch still goes', async () => {
+    const [receiver, sender] = await sockets(2);
+    const port = receiver!.address().port;
+    const received = lastValueFrom(fromSocket(receiver!).pipe(map(seqOf), take(2), toArray()));
+    const messages = [{ data: sequenced(0), port }, { data: Buffer.alloc(70_000), port }, { data: sequenced(2), port }];
+    await expect(lastValueFrom(from(messages).pipe(sendTo(sender!)))).rejects.toMatchObject({ code: 'EMSGSIZE' });
+    expect(await received).toEqual([0, 2]);
+  });
+
+  it('with onError, refused datagrams are reported and the stream goes on', async () => {
+    const [receiver, sender] = await sockets(2);
+    const port = receiver!.address().port;
+    const errors: [string, number][] = [];
+    const messages = [{ data: sequenced(0), port }, { data: Buffer.alloc(70_000), port }, { data: sequenced(2), port }];
+    const counts = await lastValueFrom(
+      from(messages).pipe(sendTo(sender!, { onError: (error, failed) => errors.push([(error as NodeJS.ErrnoException).code!, failed]) }), toArray()),
+    );
+    expect(counts).toEqual([2]);
+    expect(errors).toEqual([['EMSGSIZE', 1]]);
+  });
+
+  it('a message that does not validate fails its batch with Node\'s error', async () => {
+    const [sender] = await sockets(1);
+    await expect(lastValueFrom(from([{ data: 'x', port: 0 }]).pipe(sendTo(sender!)))).rejects.toMatchObject({ code: 'ERR_SOCKET_BAD_PORT' });
+  });
+});
+
+describe('createSender', () => {
+  it('as a consume() handler relays a feed in order, paced by the send path', async () => {
+    const [inbound, relay, outbound, source] = await sockets(4);
+    const received = lastValueFrom(fromSocket(outbound!).pipe(map(seqOf), take(1000), toArray()));
+    const feed = udpFeed(inbound!);
+    const outPort = outbound!.address().port;
+    const subscription = feed.datagrams$
+      .pipe(
+        map(({ data }) => ({ data, port: outPort, address: LOOPBACK })),
+        feed.consume(createSender(relay!), { concurrency: 64 }),
+      )
+      .subscribe();
+    for (let seq = 0; seq < 1000; seq += 100) await sendMany(source!, inbound!.address().port, seq, seq + 100);
+    expect(await received).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    subscription.unsubscribe();
+    expect(feed.counters()).toMatchObject({ libraryDrops: 0 });
+  });
+
+  it("rejects with the batch's error, unless onError takes it", async () => {
+    const [sender] = await sockets(1);
+    await expect(createSender(sender!)({ data: 'x', port: 0 })).rejects.toMatchObject({ code: 'ERR_SOCKET_BAD_PORT' });
+    const seen: string[] = [];
+    const send = createSender(sender!, { onError: (error) => seen.push((error as NodeJS.ErrnoException).code!) });
+    await expect(send({ data: 'x', port: 0 })).resolves.toBeUndefined();
+    expect(seen).toEqual(['ERR_SOCKET_BAD_PORT']);
+  });
+});
