@@ -1,6 +1,6 @@
 // Real sockets on loopback for the tests, datagrams that carry a sequence
 // number, a windowed sender, and waiting for a condition without fixed sleeps.
-import { createSocket, type Socket, type SocketOptions } from '@udpkit/core';
+import { createSocket, type OutgoingMessage, type Socket, type SocketOptions } from '@udpkit/core';
 import type { Datagram } from '@udpkit/rx';
 
 export const LOOPBACK = '127.0.0.1';
@@ -33,7 +33,7 @@ export function seqOf(datagram: Datagram): number {
 }
 
 export function sendMany(sender: Socket, port: number, from: number, to: number): Promise<number> {
-  const messages = [];
+  const messages: OutgoingMessage[] = [];
   for (let seq = from; seq < to; seq++) messages.push({ data: sequenced(seq), port, address: LOOPBACK });
   return new Promise((resolve, reject) => sender.sendMany(messages, (error, sent) => (error ? reject(error) : resolve(sent))));
 }
