@@ -5,8 +5,21 @@ import { describe, expect, it } from 'vitest';
 
 const here = fileURLToPath(new URL('..', import.meta.url));
 
-function run(example: string): string {
-  return execFileSync(process.execPath, ['--import', 'tsx', example], { cwd: here, encoding: 'utf8', timeout: 20_000 });
+function run(example: string, ...args: string[]): string {
+  return execFileSync(process.execPath, ['--import', 'tsx', example, ...args], { cwd: here, encoding: 'utf8', timeout: 20_000 });
+}
+
+/** The numbers of rx-feed.ts's summary line. */
+function summary(output: string) {
+  const line = output.split('\n').find((l) => l.startsWith('summary:')) ?? '';
+  const number = (key: string) => Number(new RegExp(`${key} (\\d+)`).exec(line)?.[1] ?? Number.NaN);
+  return {
+    sent: number('sent'),
+    delivered: number('delivered'),
+    libraryDrops: number('library drops'),
+    kernelDrops: number('kernel drops'),
+    unaccounted: number('unaccounted'),
+  };
 }
 
 describe('examples', () => {
@@ -45,5 +58,22 @@ describe('examples', () => {
 
   it('rx-pipeline.ts: totals per metric', () => {
     expect(run('rx-pipeline.ts')).toBe("{ hits: 3, bytes: 704 }\n");
+  });
+
+  it("rx-feed.ts: a consumer's pace reaches the socket ('pause': nothing lost)", () => {
+    const output = run('rx-feed.ts');
+    expect(output).toMatch(/\/s {2}delivered \d+ {2}drops: library \d+, kernel \d+ {2}queue \d+ {2}paused \d+x {2}backend (native|portable)/);
+    const numbers = summary(output);
+    expect(numbers.sent).toBe(10_000);
+    expect(numbers.libraryDrops).toBe(0);
+    expect(numbers.unaccounted).toBe(0);
+    expect(numbers.delivered + numbers.kernelDrops).toBe(10_000);
+  });
+
+  it("rx-feed.ts latest: what the strategy drops is counted", () => {
+    const numbers = summary(run('rx-feed.ts', 'latest'));
+    expect(numbers.sent).toBe(10_000);
+    expect(numbers.libraryDrops).toBeGreaterThan(0);
+    expect(numbers.delivered + numbers.libraryDrops + numbers.kernelDrops).toBe(10_000);
   });
 });
