@@ -54,9 +54,15 @@ export function attachSocket(source: SocketSource, listener: SocketListener): At
   let socket: Socket;
   if (owned) {
     const { port = 0, address, onListening, type = 'udp4', ...options } = source;
-    socket = createSocket({ ...options, type });
-    if (onListening) socket.once('listening', () => onListening(socket));
-    socket.bind(port, address);
+    const created = createSocket({ ...options, type });
+    if (onListening) created.once('listening', () => onListening(created));
+    try {
+      created.bind(port, address);
+    } catch (error) {
+      created.close(); // an address that does not validate throws here: the socket is not left behind
+      throw error;
+    }
+    socket = created;
   } else {
     socket = source;
   }

@@ -201,6 +201,13 @@ describe('udpFeed that owns its socket', () => {
     await expect(firstValueFrom(feed.datagrams$)).rejects.toMatchObject({ code: 'EADDRINUSE', syscall: 'bind' });
   });
 
+  it('options that do not validate error the stream (thrown by createSocket or bind)', async () => {
+    await expect(firstValueFrom(udpFeed({ recvBufferSize: -1 }).datagrams$)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(firstValueFrom(udpFeed({ address: 42 as unknown as string }).datagrams$)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  });
+
   it("closing the socket completes the stream", async () => {
     const feed = udpFeed({ address: '127.0.0.1', onListening: (socket) => socket.close() });
     expect(await lastValueFrom(feed.datagrams$.pipe(toArray()))).toEqual([]);
