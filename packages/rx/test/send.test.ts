@@ -1,5 +1,7 @@
 // Sending from a pipeline: one sendMany per tick, errors as documented, and
 // a sender whose promises pace a feed's consume().
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Socket } from '@udpkit/core';
 import { createSender, fromSocket, sendTo, udpFeed } from '@udpkit/rx';
 import { from, lastValueFrom, map, take, toArray } from 'rxjs';
@@ -55,6 +57,25 @@ describe('sendTo', () => {
   it('a message that does not validate fails its batch with Node\'s error', async () => {
     const [sender] = await sockets(1);
     await expect(lastValueFrom(from([{ data: 'x', port: 0 }]).pipe(sendTo(sender!)))).rejects.toMatchObject({ code: 'ERR_SOCKET_BAD_PORT' });
+  });
+});
+
+// A full send buffer: a rate-limited lo in a private namespace (needs root, as core's EAGAIN test).
+describe.runIf(process.getuid?.() === 0)('sendTo when the kernel send buffer is full', () => {
+  it('holds values while a batch waits, sends them together, in order, and keeps core\'s queue to one batch', () => {
+    const child = fileURLToPath(new URL('./support/send-backpressure-child.ts', import.meta.url));
+    const output = execFileSync(
+      'unshare',
+      ['-n', 'sh', '-c', 'ip link set lo up && tc qdisc add dev lo root tbf rate 20mbit burst 16kb latency 200ms && exec "$@"', 'sh', process.execPath, '--import', 'tsx', child],
+      { encoding: 'utf8', timeout: 30_000, env: process.env },
+    );
+    const result = JSON.parse(output.trim().split('\n').at(-1)!);
+    expect(result).toMatchObject({ received: result.total, inOrder: true, sentSum: result.total });
+    // The kernel pushed back: values of several ticks waited and left in one sendMany.
+    expect(result.sendManyCalls).toBeLessThan(result.ticks);
+    expect(result.largestBatch).toBeGreaterThan(50);
+    // Core's send queue never held more than the one batch in flight.
+    expect(result.peakQueue).toBeLessThanOrEqual(result.largestBatch);
   });
 });
 
