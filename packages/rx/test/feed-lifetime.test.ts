@@ -164,6 +164,31 @@ describe('udpFeed over an existing socket', () => {
     expect(stats!.socket).toMatchObject({ datagramsReceived: 10 });
   });
 
+  it('closing the socket from inside a handler completes the stream once the running handlers finish', async () => {
+    const { receiver, sender, port } = await pair();
+    const before = listeners(receiver);
+    const feed = udpFeed(receiver);
+    const handled: number[] = [];
+    const all = lastValueFrom(
+      feed.datagrams$.pipe(
+        map(seqOf),
+        feed.consume(async (seq: number) => {
+          handled.push(seq);
+          if (seq === 3) receiver.close();
+          await delay(1);
+        }, { concurrency: 4 }),
+        toArray(),
+      ),
+    );
+    await sendMany(sender, port, 0, 20);
+    await all;
+    // What was taken from the kernel before the close is still delivered, in order.
+    expect(handled).toEqual(Array.from({ length: handled.length }, (_, i) => i));
+    expect(handled.length).toBeGreaterThanOrEqual(4);
+    expect(feed.counters().received).toBe(feed.counters().delivered);
+    expect(listeners(receiver)).toEqual(before);
+  });
+
   it('a feed has one subscriber and one consume() at a time', async () => {
     const { receiver } = await pair();
     const feed = udpFeed(receiver);

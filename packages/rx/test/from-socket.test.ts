@@ -37,6 +37,22 @@ describe('fromSocket', () => {
     expect(await all).toEqual([]);
   });
 
+  it('closing the socket from inside next() completes the stream without an error', async () => {
+    const { receiver, sender, port } = await pair();
+    const seen: number[] = [];
+    const all = lastValueFrom(fromSocket(receiver).pipe(map(seqOf), toArray()));
+    fromSocket(receiver).subscribe((d) => {
+      seen.push(seqOf(d));
+      if (seen.length === 1) receiver.close();
+    });
+    await sendMany(sender, port, 0, 10);
+    const delivered = await all;
+    // The rest of the wake-up that carried the first datagram still arrives; nothing after it.
+    expect(delivered).toEqual(seen);
+    expect(seen[0]).toBe(0);
+    expect(receiver.listenerCount('messages')).toBe(0);
+  });
+
   it('carries the sender address in rinfo', async () => {
     const { receiver, sender, port } = await pair();
     const first = firstValueFrom(fromSocket(receiver));
