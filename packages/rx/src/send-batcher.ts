@@ -66,9 +66,30 @@ export class SendBatcher {
     };
     try {
       this.#socket.sendMany(messages, done);
-    } catch (error) {
-      // A message that does not validate, or a closed socket: the batch fails whole.
-      process.nextTick(done, error as Error, 0);
+    } catch {
+      // sendMany validates the whole batch before it sends any: one message
+      // that does not (a bad port, a detached buffer) would take the others
+      // down with it. One by one, it fails alone.
+      this.#sendEach(messages, done);
+    }
+  }
+
+  #sendEach(messages: OutgoingMessage[], done: (error: Error | null, sent: number) => void): void {
+    let pending = messages.length;
+    let firstError: Error | null = null;
+    let sent = 0;
+    const settleOne = (error: Error | null, count: number) => {
+      firstError ??= error;
+      sent += count;
+      if (--pending === 0) done(firstError, sent);
+    };
+    for (const message of messages) {
+      try {
+        this.#socket.sendMany([message], settleOne);
+      } catch (error) {
+        // Reported after the others were queued, as sendMany's callbacks are.
+        process.nextTick(settleOne, error as Error, 0);
+      }
     }
   }
 }

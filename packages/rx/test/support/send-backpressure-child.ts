@@ -1,6 +1,6 @@
 // Run by send.test.ts inside a private network namespace whose lo is rate
 // limited (tc tbf), so the kernel's send buffer fills and sendMany has to
-// wait for writability. Values come 50 per tick for 60 ticks; sendTo must
+// wait for writability. Values come 200 per tick for 30 ticks; sendTo must
 // deliver them all in order, hold them while a batch waits (fewer
 // sendMany calls than ticks), and never let core's send queue grow past
 // one batch.
@@ -8,8 +8,8 @@ import { createSocket } from '@udpkit/core';
 import { sendTo } from '@udpkit/rx';
 import { lastValueFrom, Subject, toArray } from 'rxjs';
 
-const TICKS = 60;
-const PER_TICK = 50;
+const TICKS = 30;
+const PER_TICK = 200;
 const total = TICKS * PER_TICK;
 const receiver = createSocket('udp4');
 await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
