@@ -1,9 +1,15 @@
-// Coalesces the datagrams given in one tick into one sendMany, with at most
-// one sendMany in flight: while the kernel's send buffer is full (core
+// Coalesces the datagrams given in one tick into one sendMany (of up to
+// 1024), with at most one sendMany in flight: while the kernel's send buffer is full (core
 // waits for writability before calling back), new datagrams wait here and
 // leave together in the next sendMany. Core's send queue so holds at most
 // one batch, and whoever waits for the settle callbacks is paced by it.
 import type { OutgoingMessage, Socket } from '@udpkit/core';
+
+/**
+ * Datagrams per sendMany: one sendmmsg(2) takes at most 1024, so larger
+ * batches gain nothing, and core's send queue stays within one call.
+ */
+const MAX_BATCH = 1024;
 
 /** Called once per message, when its batch was handed to the kernel; `error` is the batch's first error. */
 export type Settle = (error: Error | null) => void;
@@ -48,10 +54,15 @@ export class SendBatcher {
   #flush(): void {
     this.#scheduled = false;
     if (this.#inFlight || this.#messages.length === 0) return;
-    const messages = this.#messages;
-    const settles = this.#settles;
-    this.#messages = [];
-    this.#settles = [];
+    let messages = this.#messages;
+    let settles = this.#settles;
+    if (messages.length <= MAX_BATCH) {
+      this.#messages = [];
+      this.#settles = [];
+    } else {
+      messages = messages.splice(0, MAX_BATCH);
+      settles = settles.splice(0, MAX_BATCH);
+    }
     this.#inFlight = true;
     const done = (error: Error | null, sent: number) => {
       this.#inFlight = false;

@@ -15,7 +15,7 @@ export interface SendOptions {
 
 /**
  * Sends each value on `socket`. The values of one tick leave in one
- * `sendMany`, and one `sendMany` at a time: while the kernel's send buffer
+ * `sendMany` (up to 1024 per call), and one `sendMany` at a time: while the kernel's send buffer
  * is full, values wait here and leave together once it drains. Emits how
  * many datagrams each `sendMany` handed to the kernel, and completes when
  * the source completed and everything was handed over.

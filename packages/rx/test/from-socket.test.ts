@@ -1,6 +1,6 @@
 // Push sources: fromSocket and the batch sources, over an existing socket
 // and over one they own.
-import type { Socket } from '@udpkit/core';
+import { createSocket, type Socket } from '@udpkit/core';
 import { flattenBatches, fromSocket, fromSocketBatches, mapBatch } from '@udpkit/rx';
 import { firstValueFrom, lastValueFrom, map, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,6 +82,18 @@ describe('fromSocket', () => {
     );
     expect((await first).data.toString()).toBe('owned');
     expect(() => socket!.address()).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' }));
+  });
+
+  it('owns a udp6 socket on ::1', async () => {
+    const sender = createSocket('udp6');
+    const first = firstValueFrom(
+      fromSocket({ type: 'udp6', address: '::1', onListening: (s) => sender.send('six', s.address().port, '::1') }),
+    );
+    const { data, rinfo } = await first;
+    expect(data.toString()).toBe('six');
+    expect(rinfo.family).toBe('IPv6');
+    expect(rinfo.address).toBe('::1');
+    sender.close();
   });
 
   it('an owned socket that cannot bind errors the stream', async () => {

@@ -33,6 +33,18 @@ describe('sendTo', () => {
     expect(await received).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
+  for (const count of [1023, 1024, 1025, 2048, 2049, 3000]) {
+    it(`${count} values in one tick leave in sendMany calls of up to 1024 (sendmmsg's limit), in order`, async () => {
+      const [receiver, sender] = await sockets(2);
+      const port = receiver!.address().port;
+      const received = lastValueFrom(fromSocket(receiver!).pipe(map(seqOf), take(count), toArray()));
+      const messages = Array.from({ length: count }, (_, seq) => ({ data: sequenced(seq), port, address: LOOPBACK }));
+      const batches = await lastValueFrom(from(messages).pipe(sendTo(sender!), toArray()));
+      expect(batches).toEqual([...Array<number>(Math.floor(count / 1024)).fill(1024), ...(count % 1024 ? [count % 1024] : [])]);
+      expect(await received).toEqual(Array.from({ length: count }, (_, i) => i));
+    });
+  }
+
   it('a datagram the kernel refuses errors the stream; the rest of its batch still goes', async () => {
     const [receiver, sender] = await sockets(2);
     const port = receiver!.address().port;
