@@ -15,14 +15,15 @@ export interface SendOptions {
 
 /**
  * Sends each value on `socket`. The values of one tick leave in one
- * `sendMany` (up to 1024 per call), and one `sendMany` at a time: while the kernel's send buffer
- * is full, values wait here and leave together once it drains. Emits how
- * many datagrams each `sendMany` handed to the kernel, and completes when
- * the source completed and everything was handed over.
+ * `sendMany` (up to 1024 per call), one `sendMany` at a time: while the
+ * kernel's send buffer is full, values wait here and leave together once
+ * it drains. Emits how many datagrams each `sendMany` handed to the
+ * kernel, and completes when the source completed and everything was
+ * handed over.
  *
- * A datagram the kernel refuses errors the stream (the others of its batch
- * still went), as an error does everywhere in RxJS; give `onError` to
- * count such losses and go on.
+ * A datagram the kernel refuses, or a message that does not validate,
+ * fails alone (the others still go) and errors the stream, as an error
+ * does everywhere in RxJS; give `onError` to count such losses and go on.
  */
 export function sendTo(socket: Socket, options: SendOptions = {}): OperatorFunction<OutgoingMessage, number> {
   return (source) =>
