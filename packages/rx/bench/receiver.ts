@@ -1,10 +1,11 @@
 // One contender of the rx benchmark, run as a child process by bench/run.ts:
 //
-//   node --import tsx bench/receiver.ts --impl message|rx|feed|batches|fromEvent
+//   node --import tsx bench/receiver.ts --impl message|rx|feed|batches|consume|mergeMap|fromEvent
 //        --backend native|portable --expected 200000 --warmup 20000 --rcvbuf 8388608 --idle 300
 //
 // Every contender does the same work per datagram: take its length (map),
-// keep it if non-zero (filter), and keep a running count (scan). Binds
+// keep it if non-zero (filter), and keep a running count (scan); the
+// consume and mergeMap contenders count in an async handler instead. Binds
 // 127.0.0.1, prints "READY <port>", counts until `expected` came or none
 // came for `idle` ms, then prints one JSON line with the CPU time
 // (process.cpuUsage(), user + system) of the measured part (after `warmup`).
@@ -13,7 +14,7 @@ import nodeDgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { createSocket, type Socket } from '@udpkit/core';
 import { fromSocket, fromSocketBatches, mapBatch, udpFeed } from '@udpkit/rx';
-import { filter, fromEvent, map, scan, type Observable } from 'rxjs';
+import { filter, fromEvent, map, mergeMap, scan, type Observable } from 'rxjs';
 
 const { values } = parseArgs({
   options: {
@@ -91,6 +92,35 @@ switch (values.impl) {
         for (let i = 0; i < lengths.length; i++) if (lengths[i]! > 0) count++;
         counted(count);
       });
+    socket = s;
+    break;
+  }
+  case 'consume': {
+    // The demand path: an async handler per datagram, 64 at once, through udpFeed.
+    const s = createSocket({ type: 'udp4', backend });
+    const feed = udpFeed(s);
+    let count = 0;
+    feed.datagrams$
+      .pipe(
+        map((d) => d.data.length),
+        filter((length) => length > 0),
+        feed.consume(async () => counted(++count), { concurrency: 64 }),
+      )
+      .subscribe();
+    socket = s;
+    break;
+  }
+  case 'mergeMap': {
+    // The same with plain RxJS: mergeMap queues without bound instead of pausing.
+    const s = createSocket({ type: 'udp4', backend });
+    let count = 0;
+    fromSocket(s)
+      .pipe(
+        map((d) => d.data.length),
+        filter((length) => length > 0),
+        mergeMap(async () => counted(++count), 64),
+      )
+      .subscribe();
     socket = s;
     break;
   }

@@ -48,6 +48,8 @@ const CONTENDERS = [
   { id: 'rx', label: 'udpkit fromSocket pipeline' },
   { id: 'feed', label: 'udpkit udpFeed pipeline' },
   { id: 'batches', label: 'udpkit fromSocketBatches+mapBatch' },
+  { id: 'consume', label: 'udpkit udpFeed + consume(async, 64)' },
+  { id: 'mergeMap', label: 'udpkit fromSocket + mergeMap(async, 64)' },
   { id: 'fromEvent', label: 'node:dgram fromEvent pipeline' },
 ];
 
@@ -58,6 +60,7 @@ const RATIOS = [
   { over: 'feed', under: 'message', label: 'udpFeed pipeline vs plain listener', goal: 0.85 },
   { over: 'feed', under: 'fromEvent', label: 'udpFeed pipeline vs fromEvent(node:dgram) pipeline', goal: 1.3 },
   { over: 'batches', under: 'message', label: 'fromSocketBatches+mapBatch vs plain listener' },
+  { over: 'consume', under: 'mergeMap', label: 'udpFeed consume() vs mergeMap, async handlers' },
 ];
 
 interface Measurement {
@@ -167,7 +170,7 @@ async function main(): Promise<void> {
         const m = await measure(id, round, backend);
         if (!m) continue;
         measurements.push(m);
-        console.log(`round ${round}  ${label.padEnd(34)} ${(m.cpuPerDatagram).toFixed(3)} µs/datagram  drops ${(((m.sent - m.received) / m.sent) * 100).toFixed(1)} %`);
+        console.log(`round ${round}  ${label.padEnd(40)} ${(m.cpuPerDatagram).toFixed(3)} µs/datagram  drops ${(((m.sent - m.received) / m.sent) * 100).toFixed(1)} %`);
       }
     }
   } finally {
@@ -179,7 +182,7 @@ async function main(): Promise<void> {
     const ms = measurements.filter((m) => m.contender === id);
     const cpu = ms.map((m) => m.cpuPerDatagram);
     const drops = median(ms.map((m) => (m.sent - m.received) / m.sent));
-    console.log(`${label.padEnd(36)} ${median(cpu).toFixed(3)} µs/datagram  (±${(((Math.max(...cpu) - Math.min(...cpu)) / 2 / median(cpu)) * 100).toFixed(1)} %)  drops ${(drops * 100).toFixed(1)} %`);
+    console.log(`${label.padEnd(42)} ${median(cpu).toFixed(3)} µs/datagram  (±${(((Math.max(...cpu) - Math.min(...cpu)) / 2 / median(cpu)) * 100).toFixed(1)} %)  drops ${(drops * 100).toFixed(1)} %`);
   }
   console.log('\nspeed = datagrams per CPU second, as a ratio (higher is better)');
   const ratios = RATIOS.map(({ over, under, label, goal }) => {

@@ -112,7 +112,6 @@ describe("udpFeed, strategy 'pause'", () => {
     await sendMany(sender, port, 0, FLOOD);
     // Once the backlog is delivered, one more datagram: it carries the kernel's drop count.
     await until(() => feed.counters().queueLength === 0 && !receiver.isPaused() && handled.length > 0, 20_000, 'the backlog');
-    await delay(50);
     await sendMany(sender, port, FLOOD, FLOOD + 1);
     await until(() => handled.at(-1) === FLOOD, 20_000, 'the last datagram');
     subscription.unsubscribe();
