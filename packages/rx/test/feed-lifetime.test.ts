@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from '@udpkit/core';
 import { FeedBusyError, udpFeed } from '@udpkit/rx';
-import { firstValueFrom, lastValueFrom, map, take, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, map, take, toArray, type Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bound, closeAll, delay, sendMany, seqOf, until } from './support/sockets.js';
 
@@ -187,6 +187,43 @@ describe('udpFeed over an existing socket', () => {
     expect(handled.length).toBeGreaterThanOrEqual(4);
     expect(feed.counters().received).toBe(feed.counters().delivered);
     expect(listeners(receiver)).toEqual(before);
+  });
+
+  it('unsubscribing from inside a handler or onDrop, mid-batch, stops at once and gives everything back', async () => {
+    for (const where of ['handler', 'onDrop'] as const) {
+      const { receiver, sender, port } = await pair();
+      const before = listeners(receiver);
+      const handled: number[] = [];
+      let subscription: Subscription | undefined;
+      const feed = udpFeed(receiver, {
+        strategy: { buffer: 2, overflow: 'drop-newest' },
+        onDrop: () => where === 'onDrop' && subscription?.unsubscribe(),
+      });
+      let resolveDone!: () => void;
+      const done = new Promise<void>((resolve) => (resolveDone = resolve));
+      subscription = feed.datagrams$
+        .pipe(
+          map(seqOf),
+          feed.consume(async (seq: number) => {
+            handled.push(seq);
+            if (where === 'handler' && seq === 1) {
+              subscription!.unsubscribe();
+              resolveDone();
+            }
+            await delay(1);
+          }, { concurrency: 2 }),
+        )
+        .subscribe();
+      if (where === 'onDrop') subscription.add(resolveDone);
+      await sendMany(sender, port, 0, 50);
+      await done;
+      expect(handled).toEqual([0, 1]);
+      expect(listeners(receiver)).toEqual(before);
+      expect(receiver.isPaused()).toBe(false);
+      const counters = feed.counters();
+      expect(counters.queueLength).toBe(0);
+      await closeAll(receiver, sender);
+    }
   });
 
   it('a feed has one subscriber and one consume() at a time', async () => {
