@@ -159,7 +159,7 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
       interface: e.interface,
       index: e.index,
       count: e.count,
-      blocked: [...e.blocked],
+      blocked: [...e.blocked.keys()],
     }));
   }
 
@@ -199,11 +199,29 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     if (state.left) throw errors.invalid(`the membership of ${group} was left`);
     if (state.request.source !== undefined) throw errors.notAnySource(group);
     if (typeof sourceText !== 'string' || !isUnicastAddress(sourceText)) throw errors.notUnicastSource(sourceText);
-    const source = parseAddress(sourceText)!;
-    if (source.family !== this.#family) throw errors.mixedFamilies('source', sourceText, this.#family);
-    for (const entry of state.joined.values()) this.#applyBlock(entry, source.address, block);
-    if (block) state.blocked.add(source.address);
-    else state.blocked.delete(source.address);
+    const parsed = parseAddress(sourceText)!;
+    if (parsed.family !== this.#family) throw errors.mixedFamilies('source', sourceText, this.#family);
+    const source = parsed.address;
+    if (state.blocked.has(source) === block) return;
+    const done: MembershipEntry[] = [];
+    try {
+      for (const entry of state.joined.values()) {
+        this.#applyBlock(entry, source, block);
+        done.push(entry);
+      }
+    } catch (error) {
+      // All or nothing, as for joins.
+      for (const entry of done) {
+        try {
+          this.#applyBlock(entry, source, !block);
+        } catch {
+          // The first error says what went wrong.
+        }
+      }
+      throw error;
+    }
+    if (block) state.blocked.add(source);
+    else state.blocked.delete(source);
   }
 
   #targets(request: JoinRequest): NetworkInterface[] {
@@ -237,20 +255,39 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     for (const source of state.blocked) this.#applyBlock(entry, source, true);
   }
 
-  /** Uncounts `state` on `name`; leaves in the kernel when it was the last (and `kernel` allows). */
+  /**
+   * Uncounts `state` on `name`: leaves in the kernel when it was the last
+   * join there (and `kernel` allows), else takes back the blocks it added.
+   */
   #detach(state: JoinState, name: string, kernel: boolean): void {
     const entry = state.joined.get(name);
     if (entry === undefined) return;
     state.joined.delete(name);
     const last = this.#table.remove(this.#key(state, name));
-    if (last && kernel) this.#kernelMembership(state.request, last.via, false);
+    if (last === undefined) {
+      for (const source of state.blocked) this.#applyBlock(entry, source, false);
+    } else if (kernel) {
+      this.#kernelMembership(state.request, last.via, false);
+    }
   }
 
+  /**
+   * Counts one join more (or less) blocking `source` on `entry`. The kernel
+   * holds one filter per membership: it blocks with the first join that
+   * asks and unblocks when the last one takes it back.
+   */
   #applyBlock(entry: MembershipEntry, source: string, block: boolean): void {
-    if (entry.blocked.has(source) === block) return;
-    const call = block ? this.socket.blockSource : this.socket.unblockSource;
-    call.call(this.socket, source, entry.group, entry.via);
-    if (block) entry.blocked.add(source);
+    const holders = entry.blocked.get(source) ?? 0;
+    if (block ? holders === 0 : holders === 1) {
+      const call = block ? this.socket.blockSource : this.socket.unblockSource;
+      try {
+        call.call(this.socket, source, entry.group, entry.via);
+      } catch (error) {
+        throw explainSystemError(error, this.#family, true);
+      }
+    }
+    const next = holders + (block ? 1 : -1);
+    if (next > 0) entry.blocked.set(source, next);
     else entry.blocked.delete(source);
   }
 

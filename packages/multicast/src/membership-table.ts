@@ -17,8 +17,8 @@ export interface MembershipEntry extends MembershipKey {
   /** The interface argument the kernel join used; the leave must use the same. */
   via: string;
   count: number;
-  /** Sources blocked on this any-source membership (exclude mode). */
-  blocked: Set<string>;
+  /** Sources blocked on this any-source membership (exclude mode), with how many joins block each. */
+  blocked: Map<string, number>;
 }
 
 function keyOf(key: MembershipKey): string {
@@ -37,7 +37,7 @@ export class MembershipTable {
     const id = keyOf(key);
     let entry = this.#entries.get(id);
     if (entry === undefined) {
-      entry = { group: key.group, source: key.source, interface: key.interface, ...details, count: 0, blocked: new Set() };
+      entry = { group: key.group, source: key.source, interface: key.interface, ...details, count: 0, blocked: new Map() };
       this.#entries.set(id, entry);
     }
     entry.count++;

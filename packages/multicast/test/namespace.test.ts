@@ -66,6 +66,23 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.afterUnblock).toEqual(['unblocked', 'from s1']);
   });
 
+  it('exclude mode: blocks of joins sharing a membership are counted and leave with their join', () => {
+    const steps = runScenario<Steps>('sharedBlocks');
+    if (!native) {
+      expect(steps).toEqual({ block: 'ERR_UDPKIT_UNSUPPORTED: blockSource is not supported by the portable backend' });
+      return;
+    }
+    expect(steps.afterOneUnblock).toEqual(['127.0.0.2']);
+    expect(steps.afterLeave).toEqual(['127.0.0.2']);
+    expect(steps.memberships).toEqual([['127.0.0.2']]);
+    expect(steps.pastLimit).toBe(
+      'ENOBUFS: blockSource ENOBUFS: the kernel limits an IPv4 socket to net.ipv4.igmp_max_memberships memberships ' +
+        '(20 by default; each interface joined counts one) and the sources of a group to net.ipv4.igmp_max_msf (10 by default). ' +
+        'Raise the limit with sysctl -w (per network namespace), or spread the groups over more sockets',
+    );
+    expect(steps.afterLimit).toEqual(['127.0.0.2']);
+  });
+
   it('isolation: two receivers on one port, different groups, each gets only its own', () => {
     const steps = runScenario<Steps>('isolation');
     expect(steps.isolation).toEqual(native ? ['multicast-all-off', 'multicast-all-off'] : ['bound-to-group', 'bound-to-group']);

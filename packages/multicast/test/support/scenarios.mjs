@@ -184,6 +184,38 @@ const scenarios = {
     return steps;
   },
 
+  /** Two joins of one membership block sources: the kernel's one filter follows both, and ENOBUFS is explained. */
+  async sharedBlocks() {
+    const steps = {};
+    const group = '239.1.2.5';
+    const socket = createSocket('udp4');
+    await new Promise((resolve) => socket.bind(0, resolve));
+    const groups = new MulticastGroups(socket);
+    const excluded = () => mcfilter().filter((f) => f.group === group && f.exclude).map((f) => f.source).sort();
+    const a = groups.join(group, { interfaces: 'lo' });
+    const b = groups.join(group, { interfaces: 'lo' });
+    steps.block = attempt(() => a.block('127.0.0.2'));
+    if (steps.block !== 'ok') {
+      socket.close();
+      return steps;
+    }
+    b.block('127.0.0.2');
+    a.unblock('127.0.0.2');
+    // b still blocks it.
+    steps.afterOneUnblock = excluded();
+    a.block('127.0.0.3');
+    a.leave();
+    // a's blocks went with it; b's stayed.
+    steps.afterLeave = excluded();
+    steps.memberships = groups.memberships().map((m) => m.blocked);
+    // Past net.ipv4.igmp_max_msf sources: explained, and the membership is unchanged.
+    execFileSync('sysctl', ['-qw', 'net.ipv4.igmp_max_msf=1']);
+    steps.pastLimit = attempt(() => b.block('127.0.0.4'));
+    steps.afterLimit = excluded();
+    socket.close();
+    return steps;
+  },
+
   /** Two receivers on one port, different groups: each gets only its own (and unicast to the port is dropped). */
   async isolation() {
     const steps = {};
