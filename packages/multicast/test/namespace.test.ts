@@ -25,7 +25,8 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     // A handle left twice counts once.
     expect(steps.countsAfterLeaves).toEqual(['lo:1', 'v0:1', 'v1:1']);
     expect(steps.kernelAfterLeaves).toEqual(['lo', 'v0', 'v1']);
-    expect(steps.arrival).toEqual({ destination: '239.1.2.3', onV1: true });
+    // The arrival interface: v1, from the kernel (native); the portable backend can't tell.
+    expect(steps.arrival).toEqual({ destination: '239.1.2.3', interfaceIndex: native ? steps.arrival.v1 : 'none', v1: expect.any(Number) });
     expect(steps.ttl).toEqual(['ttl 1']);
     expect(steps.kernel6AfterJoin).toEqual(['lo', 'v0', 'v1']);
     expect(steps.kernelAfterClose).toEqual([]);
@@ -149,7 +150,7 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
     expect(steps.namedKernel).toEqual(['v0']);
     expect(steps.namedReceived).toEqual(['ff12 by name']);
     expect(steps.namedDestination).toBe('ff12::1234');
-    expect(steps.namedArrival).toBe(true);
+    expect(steps.namedArrival).toEqual({ interfaceIndex: native ? steps.namedArrival.v0 : 'none', v0: expect.any(Number) });
     expect(steps.indexKernel).toEqual(['v0']);
     expect(steps.indexReceived).toEqual(['ff12 by index']);
     expect(steps.indexMemberships).toEqual(['v0:true']);

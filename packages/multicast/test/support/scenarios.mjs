@@ -117,7 +117,7 @@ const scenarios = {
     const got = until(receiver, 'via v0');
     await sendAll([sender, 'via v0']);
     const { rinfos } = await got;
-    steps.arrival = { destination: rinfos[0].destination, onV1: rinfos[0].interfaceIndex === index('v1') || rinfos[0].interfaceIndex === undefined };
+    steps.arrival = { destination: rinfos[0].destination, interfaceIndex: rinfos[0].interfaceIndex ?? 'none', v1: index('v1') };
     // TTL 0 keeps datagrams on the host: nothing reaches v1 (the default, 1, did).
     const ttl0 = await openSender({ group: '239.1.2.3', port, interface: 'v0', loopback: false, ttl: 0 });
     const afterTtl0 = until(receiver, 'ttl 1');
@@ -388,7 +388,7 @@ const scenarios = {
     const named = await got;
     steps.namedReceived = named.texts;
     steps.namedDestination = named.rinfos[0].destination;
-    steps.namedArrival = named.rinfos[0].interfaceIndex === undefined || named.rinfos[0].interfaceIndex === index('v0');
+    steps.namedArrival = { interfaceIndex: named.rinfos[0].interfaceIndex ?? 'none', v0: index('v0') };
 
     const v0 = index('v0');
     const byIndex = await openReceiver({ group: `ff12::1235%${v0}`, port });
