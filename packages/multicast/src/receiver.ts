@@ -19,6 +19,7 @@ import {
   type Socket,
 } from '@udpkit/core';
 import { needsInterface } from './address.js';
+import { closer } from './closer.js';
 import { errors } from './errors.js';
 import { MulticastGroups, type Membership, type MembershipInfo } from './groups.js';
 import { resolveInterface, type NetworkInterface } from './interfaces.js';
@@ -65,6 +66,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
   /** Datagrams dropped because their destination was not the group (unicast to the port, say). */
   filtered = 0;
   readonly #groups: MulticastGroups;
+  readonly #close: () => Promise<void>;
 
   /** @internal use `openReceiver()` */
   constructor(socket: Socket, groups: MulticastGroups, membership: Membership, isolation: Isolation) {
@@ -73,6 +75,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     this.#groups = groups;
     this.membership = membership;
     this.isolation = isolation;
+    this.#close = closer(socket);
     const group = (this.group = membership.group);
     const boundToGroup = isolation === 'bound-to-group';
     socket.on('message', (msg, rinfo) => {
@@ -117,9 +120,9 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     return this.socket.address();
   }
 
-  /** Closes the socket: the kernel leaves every membership. */
+  /** Closes the socket: the kernel leaves every membership. Resolves when closed, also when called again. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    return this.#close();
   }
 }
 
@@ -130,7 +133,13 @@ export async function openReceiver(options: ReceiverOptions): Promise<Receiver> 
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw errors.invalid(`port ${port} is not an integer from 0 to 65535`);
   const { family } = validateGroup(group);
   const request = validateJoin(group, options, family);
-  if (track) validateTrackInterval(trackInterval);
+  if (track) {
+    validateTrackInterval(trackInterval);
+    // Tracking follows joins on all interfaces; with named ones it would only report interfaces it never joins.
+    if (request.interfaces !== 'all') {
+      throw errors.invalid("track: true follows a join on all interfaces: leave out interfaces (or pass 'all'), or leave out track");
+    }
+  }
   // Unknown interfaces are refused here, before the socket exists.
   const named = request.interfaces === 'all' ? [] : request.interfaces.map((spec) => resolveInterface(spec, family));
   const backend = options.backend ?? defaultBackend();

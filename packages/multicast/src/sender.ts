@@ -3,6 +3,7 @@
 // them), and the outgoing interface by name, index or address.
 import { createSocket, type BackendName, type SendCallback, type Socket } from '@udpkit/core';
 import { isUnicastAddress, multicastScope, needsInterface, parseAddress } from './address.js';
+import { closer } from './closer.js';
 import { errors } from './errors.js';
 import { interfaceAddress, type InterfaceSpec } from './interfaces.js';
 import { validateGroup } from './validate.js';
@@ -26,12 +27,14 @@ export class Sender {
   readonly socket: Socket;
   readonly group: string;
   readonly port: number;
+  readonly #close: () => Promise<void>;
 
   /** @internal use `openSender()` */
   constructor(socket: Socket, group: string, port: number) {
     this.socket = socket;
     this.group = group;
     this.port = port;
+    this.#close = closer(socket);
   }
 
   /** Sends one datagram to the group; `callback(err, bytes)` as for `socket.send`. */
@@ -39,8 +42,9 @@ export class Sender {
     this.socket.send(data, this.port, this.group, callback);
   }
 
+  /** Resolves when the socket is closed, also when called again. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    return this.#close();
   }
 }
 

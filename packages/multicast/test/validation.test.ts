@@ -129,6 +129,13 @@ describe('receiver and sender validate before they open a socket', () => {
       'trackInterval -1 is not a positive number of milliseconds',
     );
     await expect(openReceiver({ group: 'ff12::1', port: 5000 })).rejects.toThrow('group ff12::1 is link-local: name its interface');
+    // Tracking follows joins on all interfaces: with named ones it would report interfaces it never joins.
+    await expect(openReceiver({ group: '239.1.1.1', port: 5000, interfaces: 'no-such-if0', track: true })).rejects.toThrow(
+      "track: true follows a join on all interfaces: leave out interfaces (or pass 'all'), or leave out track",
+    );
+    await expect(openReceiver({ group: 'ff12::1%no-such-if0', port: 5000, track: true })).rejects.toThrow(
+      "track: true follows a join on all interfaces: leave out interfaces (or pass 'all'), or leave out track",
+    );
     await expect(openReceiver({ group: '239.1.1.1', port: 5000, interfaces: 'no-such-if0' })).rejects.toMatchObject({
       code: 'ERR_UDPKIT_UNKNOWN_INTERFACE',
     });

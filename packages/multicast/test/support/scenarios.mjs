@@ -259,8 +259,9 @@ const scenarios = {
     await sendAll(...Array.from({ length: 10 }, (_, i) => [sender, `d${i}`]));
     receiver.socket.resume();
     await closed;
-    await sender.close();
-    return { got };
+    // close() again, or twice at once, resolves: cleanup code may call it whatever happened before.
+    const again = await attemptAsync(() => Promise.all([receiver.close(), sender.close(), sender.close()]));
+    return { got, again };
   },
 
   /** Closing the receiver from an interfaceAdded listener: no error, no more events. */
