@@ -10,8 +10,21 @@ function withCode<E extends Error>(error: E, code: string): E & MulticastError {
   return Object.assign(error, { code });
 }
 
+/** A value as an error message shows it: strings quoted, so `'5000'` is not mistaken for `5000`. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
 export const errors = {
   invalid: (message: string) => withCode(new TypeError(message), 'ERR_INVALID_ARG_VALUE'),
+
+  notInteger: (name: string, value: unknown, min: number, max: number) =>
+    errors.invalid(`${name} ${shown(value)} is not an integer from ${min} to ${max}`),
+
+  notBoolean: (name: string, value: unknown) => errors.invalid(`${name} ${shown(value)} is not a boolean`),
+
+  ipv4Zone: (group: string) =>
+    errors.invalid(`group ${group}: an IPv4 group takes no %zone (zones are for IPv6); name the interface with the interfaces option`),
 
   notMulticast: (name: string, value: unknown) =>
     errors.invalid(

@@ -109,9 +109,9 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     super();
     this.socket = socket;
     this.#family = socket.type === 'udp4' ? 4 : 6;
+    const interval = options.track ? validateTrackInterval(options.trackInterval) : undefined;
     socket.once('close', () => this.#forgetAll());
-    if (options.track) {
-      const interval = validateTrackInterval(options.trackInterval);
+    if (interval !== undefined) {
       this.#watcher = new InterfaceWatcher(this.#family);
       this.#watcher.on('added', (iface) => this.#onAdded(iface));
       this.#watcher.on('removed', (iface) => this.#onRemoved(iface));

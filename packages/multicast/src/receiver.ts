@@ -130,7 +130,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
 export async function openReceiver(options: ReceiverOptions): Promise<Receiver> {
   if (options === null || typeof options !== 'object') throw errors.invalid('openReceiver needs an options object');
   const { group, port, track, trackInterval, recvBufferSize } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw errors.invalid(`port ${port} is not an integer from 0 to 65535`);
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw errors.notInteger('port', port, 0, 0xffff);
   const { family } = validateGroup(group);
   const request = validateJoin(group, options, family);
   if (track) {

@@ -53,8 +53,9 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
   if (options === null || typeof options !== 'object') throw errors.invalid('openSender needs an options object');
   const { port, ttl = 1, loopback = true } = options;
   const { family, group, zone } = validateGroup(options.group);
-  if (!Number.isInteger(port) || port <= 0 || port > 0xffff) throw errors.invalid(`port ${port} is not an integer from 1 to 65535`);
-  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 255) throw errors.invalid(`ttl ${ttl} is not an integer from 0 to 255`);
+  if (!Number.isInteger(port) || port <= 0 || port > 0xffff) throw errors.notInteger('port', port, 1, 0xffff);
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 255) throw errors.notInteger('ttl', ttl, 0, 255);
+  if (typeof loopback !== 'boolean') throw errors.notBoolean('loopback', loopback);
   if (zone !== undefined && options.interface !== undefined) {
     throw errors.invalid(`group ${options.group} names its interface already: leave out the interface option`);
   }

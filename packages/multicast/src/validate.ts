@@ -35,7 +35,12 @@ export interface JoinRequest {
 
 /** The group's family and canonical form; throws unless it is a multicast address. */
 export function validateGroup(group: unknown, family?: Family): { family: Family; group: string; zone: string | undefined } {
-  if (typeof group !== 'string' || !isMulticastAddress(group)) throw errors.notMulticast('group', group);
+  if (typeof group !== 'string' || !isMulticastAddress(group)) {
+    if (typeof group === 'string' && group.includes('%') && isMulticastAddress(group.slice(0, group.indexOf('%')))) {
+      throw errors.ipv4Zone(group);
+    }
+    throw errors.notMulticast('group', group);
+  }
   const parsed = parseAddress(group)!;
   if (family !== undefined && parsed.family !== family) throw errors.mixedFamilies('group', group, family);
   return { family: parsed.family, group: parsed.address, zone: parsed.zone };

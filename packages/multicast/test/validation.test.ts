@@ -92,6 +92,13 @@ describe('validation before any system call', () => {
     );
   });
 
+  it('an IPv4 group with a zone', () => {
+    refuses(
+      () => groups().join('239.1.1.1%lo'),
+      'group 239.1.1.1%lo: an IPv4 group takes no %zone (zones are for IPv6); name the interface with the interfaces option',
+    );
+  });
+
   it('a source that is not unicast', () => {
     const g = groups();
     const message = (s: string) => `source ${s} is not a unicast address: a source is the IP address of the host that sends`;
@@ -118,6 +125,8 @@ describe('validation before any system call', () => {
     expect(() => new MulticastGroups(socket, { track: true, trackInterval: 0 })).toThrow(
       'trackInterval 0 is not a positive number of milliseconds',
     );
+    // A refused MulticastGroups leaves nothing on the socket.
+    expect(socket.listenerCount('close')).toBe(1);
   });
 });
 
@@ -145,6 +154,15 @@ describe('receiver and sender validate before they open a socket', () => {
     await expect(openSender({ group: 'ff02::1', port: 5000 })).rejects.toThrow('group ff02::1 is link-local: name its interface');
     await expect(openSender({ group: '239.1.1.1', port: 0 })).rejects.toThrow('port 0 is not an integer from 1 to 65535');
     await expect(openSender({ group: '239.1.1.1', port: 5000, ttl: 256 })).rejects.toThrow('ttl 256 is not an integer from 0 to 255');
+    await expect(openReceiver({ group: '239.1.1.1', port: '5000' as unknown as number })).rejects.toThrow(
+      'port "5000" is not an integer from 0 to 65535',
+    );
+    await expect(openSender({ group: '239.1.1.1', port: 5000, ttl: '1' as unknown as number })).rejects.toThrow(
+      'ttl "1" is not an integer from 0 to 255',
+    );
+    await expect(openSender({ group: '239.1.1.1', port: 5000, loopback: 'no' as unknown as boolean })).rejects.toThrow(
+      'loopback "no" is not a boolean',
+    );
     await expect(openSender({ group: '239.1.1.1', port: 5000, source: '239.1.1.2' })).rejects.toThrow(
       'source "239.1.1.2" is not a unicast address',
     );
