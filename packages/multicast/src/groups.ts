@@ -20,7 +20,7 @@ export interface GroupsOptions {
 export interface GroupsEvents {
   interfaceAdded: [iface: NetworkInterface];
   interfaceRemoved: [iface: NetworkInterface];
-  /** A join on an interface that appeared failed (tracking only). */
+  /** Tracking only: a join on an interface that appeared failed, or a look at the interfaces did. */
   error: [error: Error];
 }
 
@@ -115,6 +115,7 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
       this.#watcher = new InterfaceWatcher(this.#family);
       this.#watcher.on('added', (iface) => this.#onAdded(iface));
       this.#watcher.on('removed', (iface) => this.#onRemoved(iface));
+      this.#watcher.on('error', (error) => this.emit('error', error));
       this.#watcher.start(interval);
     }
   }

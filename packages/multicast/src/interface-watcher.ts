@@ -11,6 +11,8 @@ import { multicastInterfaces, servesFamily, type NetworkInterface } from './inte
 export interface InterfaceWatcherEvents {
   added: [iface: NetworkInterface];
   removed: [iface: NetworkInterface];
+  /** A look at the interfaces failed (say, EMFILE): the next poll tries again. */
+  error: [error: Error];
 }
 
 /** The same interface while its name and index stay: one recreated under the same name is another. */
@@ -49,7 +51,14 @@ export class InterfaceWatcher extends EventEmitter<InterfaceWatcherEvents> {
 
   /** Compares with the last poll: `removed` for each interface gone, then `added` for each new one. */
   poll(): void {
-    const now = this.#snapshot();
+    let now: Map<string, NetworkInterface>;
+    try {
+      now = this.#snapshot();
+    } catch (error) {
+      // From the timer, a throw would end the process.
+      this.emit('error', error as Error);
+      return;
+    }
     const before = this.#known;
     this.#known = now;
     for (const [id, iface] of before) if (!now.has(id)) this.emit('removed', iface);

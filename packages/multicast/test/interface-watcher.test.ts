@@ -51,6 +51,21 @@ describe('InterfaceWatcher', () => {
     expect(events).toEqual(['-eth0', '+eth0']);
   });
 
+  it('reports a failed look at the interfaces as an error, and keeps polling', async () => {
+    let polls = 0;
+    const watcher = new InterfaceWatcher(4, () => {
+      polls++;
+      if (polls === 2) throw Object.assign(new Error('uv_interface_addresses returned Unknown system error -24'), { code: 'EMFILE' });
+      return polls > 2 ? [eth0] : [];
+    });
+    const failed = new Promise<string>((resolve) => watcher.once('error', (error) => resolve((error as { code: string }).code)));
+    const added = new Promise<string>((resolve) => watcher.once('added', (i) => resolve(i.name)));
+    watcher.start(10);
+    expect(await failed).toBe('EMFILE');
+    expect(await added).toBe('eth0');
+    watcher.stop();
+  });
+
   it('polls on a timer that does not keep the process alive', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
