@@ -1,8 +1,35 @@
-// Every refusal happens before any system call: the socket under test is
-// never bound, and core would bind it on the first membership call.
+// Every refusal happens before any system call. These tests run on the
+// host, outside a network namespace, so a refusal that came too late must
+// not reach the kernel either: the sockets here refuse every call that
+// would, and openReceiver/openSender may not create a socket at all.
 import { createSocket, type Socket } from '@udpkit/core';
 import { MulticastGroups, openReceiver, openSender } from '@udpkit/multicast';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+
+const guard = vi.hoisted(() => ({ socketsAllowed: true }));
+vi.mock('@udpkit/core', async (importOriginal) => {
+  const core = await importOriginal<typeof import('@udpkit/core')>();
+  return {
+    ...core,
+    createSocket: (...args: Parameters<typeof core.createSocket>) => {
+      if (!guard.socketsAllowed) throw new Error('a socket was created before validation finished');
+      return core.createSocket(...args);
+    },
+  };
+});
+
+const kernelCalls = [
+  'bind',
+  'addMembership',
+  'dropMembership',
+  'addSourceSpecificMembership',
+  'dropSourceSpecificMembership',
+  'blockSource',
+  'unblockSource',
+  'setMulticastAll',
+  'setMulticastInterface',
+  'send',
+] as const;
 
 let socket: Socket;
 const sockets: Socket[] = [];
@@ -12,6 +39,13 @@ afterEach(() => {
 
 function groups(type: 'udp4' | 'udp6' = 'udp4'): MulticastGroups {
   socket = createSocket(type);
+  for (const name of kernelCalls) {
+    Object.defineProperty(socket, name, {
+      value: () => {
+        throw new Error(`${name} was called before validation finished`);
+      },
+    });
+  }
   sockets.push(socket);
   return new MulticastGroups(socket);
 }
@@ -28,7 +62,7 @@ function refuses(call: () => unknown, message: string | RegExp, code = 'ERR_INVA
   if (typeof message === 'string') expect((thrown as Error).message).toBe(message);
   else expect((thrown as Error).message).toMatch(message);
   expect((thrown as { code: string }).code).toBe(code);
-  expect(() => socket.address()).toThrow(); // never bound: no system call happened
+  expect(() => socket.address()).toThrow(); // never bound
 }
 
 describe('validation before any system call', () => {
@@ -132,6 +166,10 @@ describe('validation before any system call', () => {
 
 describe('receiver and sender validate before they open a socket', () => {
   it('refuses what join refuses, and bad ports and TTLs', async () => {
+    guard.socketsAllowed = false;
+    onTestFinished(() => {
+      guard.socketsAllowed = true;
+    });
     await expect(openReceiver({ group: '10.1.1.1', port: 5000 })).rejects.toThrow('group "10.1.1.1" is not a multicast address');
     await expect(openReceiver({ group: '239.1.1.1', port: 70000 })).rejects.toThrow('port 70000 is not an integer from 0 to 65535');
     await expect(openReceiver({ group: '239.1.1.1', port: 5000, track: true, trackInterval: -1 })).rejects.toThrow(
