@@ -3,12 +3,12 @@
 // (optionally) following interfaces as they come and go.
 import { EventEmitter } from 'node:events';
 import type { Socket } from '@udpkit/core';
-import { isUnicastAddress, parseAddress, type Family } from './address.js';
+import type { Family } from './address.js';
 import { errors, explainSystemError } from './errors.js';
 import { InterfaceWatcher } from './interface-watcher.js';
 import { multicastInterfaces, resolveInterface, servesFamily, type NetworkInterface } from './interfaces.js';
 import { MembershipTable, type MembershipEntry, type MembershipKey } from './membership-table.js';
-import { validateJoin, validateTrackInterval, type JoinOptions, type JoinRequest } from './validate.js';
+import { validateJoin, validateSource, validateTrackInterval, type JoinOptions, type JoinRequest } from './validate.js';
 
 export interface GroupsOptions {
   /** Join `'all'` memberships on interfaces that appear, drop those that go. Default false. */
@@ -199,10 +199,7 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     const { group } = state.request;
     if (state.left) throw errors.invalid(`the membership of ${group} was left`);
     if (state.request.source !== undefined) throw errors.notAnySource(group);
-    if (typeof sourceText !== 'string' || !isUnicastAddress(sourceText)) throw errors.notUnicastSource(sourceText);
-    const parsed = parseAddress(sourceText)!;
-    if (parsed.family !== this.#family) throw errors.mixedFamilies('source', sourceText, this.#family);
-    const source = parsed.address;
+    const source = validateSource(sourceText, this.#family).address;
     if (state.blocked.has(source) === block) return;
     const done: MembershipEntry[] = [];
     try {

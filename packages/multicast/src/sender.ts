@@ -2,11 +2,11 @@
 // datagrams stay on the link), loopback on (receivers on this host get
 // them), and the outgoing interface by name, index or address.
 import { createSocket, type BackendName, type SendCallback, type Socket } from '@udpkit/core';
-import { isUnicastAddress, multicastScope, needsInterface, parseAddress } from './address.js';
+import { multicastScope, needsInterface } from './address.js';
 import { closer } from './closer.js';
 import { errors } from './errors.js';
 import { interfaceAddress, type InterfaceSpec } from './interfaces.js';
-import { validateGroup } from './validate.js';
+import { validateGroup, validateSource } from './validate.js';
 
 export interface SenderOptions {
   /** `'239.1.2.3'`, `'ff3e::8000:1'`, or `'ff12::1%eth0'` (the zone names the interface). */
@@ -60,10 +60,7 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
     throw errors.invalid(`group ${options.group} names its interface already: leave out the interface option`);
   }
   const { source } = options;
-  if (source !== undefined) {
-    if (typeof source !== 'string' || !isUnicastAddress(source)) throw errors.notUnicastSource(source);
-    if (parseAddress(source)!.family !== family) throw errors.mixedFamilies('source', source, family);
-  }
+  if (source !== undefined) validateSource(source, family);
   const spec = zone ?? options.interface;
   if (spec === undefined && needsInterface(group)) throw errors.needsInterface(group, multicastScope(group)!);
   const outgoing = spec === undefined ? undefined : interfaceAddress(spec, family);

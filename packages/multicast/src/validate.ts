@@ -8,6 +8,7 @@ import {
   needsInterface,
   parseAddress,
   type Family,
+  type ParsedAddress,
 } from './address.js';
 import { errors } from './errors.js';
 import type { InterfaceSpec } from './interfaces.js';
@@ -46,6 +47,14 @@ export function validateGroup(group: unknown, family?: Family): { family: Family
   return { family: parsed.family, group: parsed.address, zone: parsed.zone };
 }
 
+/** A source (of an SSM join, a block, a sender): throws unless it is a unicast address of `family`. */
+export function validateSource(source: unknown, family: Family): ParsedAddress {
+  if (typeof source !== 'string' || !isUnicastAddress(source)) throw errors.notUnicastSource(source);
+  const parsed = parseAddress(source)!;
+  if (parsed.family !== family) throw errors.mixedFamilies('source', source, family);
+  return parsed;
+}
+
 export function validateJoin(groupText: unknown, options: JoinOptions, socketFamily: Family): JoinRequest {
   if (options === null || typeof options !== 'object') throw errors.invalid('join options must be an object');
   const { family, group, zone } = validateGroup(groupText, socketFamily);
@@ -53,11 +62,8 @@ export function validateJoin(groupText: unknown, options: JoinOptions, socketFam
   let source: string | undefined;
   const sourceArgument = options.source;
   if (sourceArgument !== undefined) {
-    if (typeof sourceArgument !== 'string' || !isUnicastAddress(sourceArgument)) throw errors.notUnicastSource(sourceArgument);
-    const parsed = parseAddress(sourceArgument)!;
-    if (parsed.family !== family) throw errors.mixedFamilies('source', sourceArgument, family);
+    source = validateSource(sourceArgument, family).address;
     if (!isSourceSpecificGroup(group)) throw errors.notSourceSpecific(group);
-    source = parsed.address;
   } else if (isSourceSpecificGroup(group)) {
     throw errors.anySourceOfSourceSpecific(group);
   }

@@ -58,7 +58,7 @@ describe('InterfaceWatcher', () => {
       if (polls === 2) throw Object.assign(new Error('uv_interface_addresses returned Unknown system error -24'), { code: 'EMFILE' });
       return polls > 2 ? [eth0] : [];
     });
-    const failed = new Promise<string>((resolve) => watcher.once('error', (error) => resolve((error as { code: string }).code)));
+    const failed = new Promise<string>((resolve) => watcher.once('error', (error) => resolve((error as Error & { code?: string }).code ?? '')));
     const added = new Promise<string>((resolve) => watcher.once('added', (i) => resolve(i.name)));
     watcher.start(10);
     expect(await failed).toBe('EMFILE');
