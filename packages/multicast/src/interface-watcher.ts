@@ -2,8 +2,8 @@
 // interface is present while it is up, multicast-capable and has an address
 // of the family. Polling (not a netlink socket) because core has no
 // AF_NETLINK socket and this package adds no native code: a poll costs one
-// getifaddrs(3) plus two small sysfs reads per interface. The timer is
-// unref'd: it never keeps the process alive.
+// getifaddrs(3), three small /proc/net reads and one sysfs read per
+// interface. The timer is unref'd: it never keeps the process alive.
 import { EventEmitter } from 'node:events';
 import type { Family } from './address.js';
 import { multicastInterfaces, servesFamily, type NetworkInterface } from './interfaces.js';
