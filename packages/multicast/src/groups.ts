@@ -6,7 +6,7 @@ import type { Socket } from '@udpkit/core';
 import type { Family } from './address.js';
 import { errors, explainSystemError } from './errors.js';
 import { InterfaceWatcher } from './interface-watcher.js';
-import { multicastInterfaces, resolveInterface, servesFamily, type NetworkInterface } from './interfaces.js';
+import { ipv6Index, multicastInterfaces, resolveInterface, servesFamily, type NetworkInterface } from './interfaces.js';
 import { MembershipTable, type MembershipEntry, type MembershipKey } from './membership-table.js';
 import { validateJoin, validateSource, validateTrackInterval, type JoinOptions, type JoinRequest } from './validate.js';
 
@@ -187,7 +187,7 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     let firstError: unknown;
     for (const name of [...state.joined.keys()]) {
       try {
-        this.#detach(state, name, true);
+        this.#detach(state, name);
       } catch (error) {
         firstError ??= error;
       }
@@ -233,19 +233,19 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
     return [...byName.values()];
   }
 
-  #key(state: JoinState, name: string): MembershipKey {
-    return { group: state.request.group, source: state.request.source, interface: name };
+  #key(state: JoinState, iface: NetworkInterface): MembershipKey {
+    return { group: state.request.group, source: state.request.source, interface: iface.name, index: iface.index };
   }
 
   /** Counts `state` on `iface`, joining in the kernel first if no one holds it there. */
   #attach(state: JoinState, iface: NetworkInterface): void {
     if (state.joined.has(iface.name)) return;
-    const key = this.#key(state, iface.name);
+    const key = this.#key(state, iface);
     let entry = this.#table.get(key);
     if (entry === undefined) {
       const via = this.#interfaceArgument(iface);
       this.#kernelMembership(state.request, via, true);
-      entry = this.#table.add(key, { index: iface.index, via });
+      entry = this.#table.add(key, { via });
     } else {
       this.#table.add(key, entry);
     }
@@ -255,18 +255,30 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
 
   /**
    * Uncounts `state` on `name`: leaves in the kernel when it was the last
-   * join there (and `kernel` allows), else takes back the blocks it added.
+   * join there, else takes back the blocks it added.
    */
-  #detach(state: JoinState, name: string, kernel: boolean): void {
+  #detach(state: JoinState, name: string): void {
     const entry = state.joined.get(name);
     if (entry === undefined) return;
     state.joined.delete(name);
-    const last = this.#table.remove(this.#key(state, name));
+    const last = this.#table.remove(entry);
     if (last === undefined) {
       for (const source of state.blocked) this.#applyBlock(entry, source, false);
-    } else if (kernel) {
+    } else if (this.#leavable(last)) {
       this.#kernelMembership(state.request, last.via, false);
     }
+  }
+
+  /**
+   * The kernel keeps a socket's membership of an interface that went until
+   * it is left. An IPv4 address or an IPv6 index still names that interface;
+   * an IPv6 name (portable backend) names whatever has the name now: the
+   * interface may be gone (the name means "any") or recreated (another
+   * index). Then the membership can't be left, only forgotten.
+   */
+  #leavable(entry: MembershipEntry): boolean {
+    if (entry.via !== `::%${entry.interface}` || entry.index === 0) return true;
+    return ipv6Index(entry.interface) === entry.index;
   }
 
   /**
@@ -334,14 +346,10 @@ export class MulticastGroups extends EventEmitter<GroupsEvents> {
 
   #onRemoved(iface: NetworkInterface): void {
     if (this.#closed) return;
-    // The kernel keeps a socket's membership of a vanished interface until
-    // it is left. An IPv4 address or an IPv6 index still names it; an IPv6
-    // name no longer does (it would mean "any interface"): then only forget.
-    const kernel = this.#family === 4 || this.socket.backend === 'native';
     for (const state of this.#joins) {
       if (!state.tracking) continue;
       try {
-        this.#detach(state, iface.name, kernel);
+        this.#detach(state, iface.name);
       } catch (error) {
         if ((error as { code?: string }).code === 'ERR_SOCKET_DGRAM_NOT_RUNNING') return this.#forgetAll();
         // Otherwise gone with its interface already.

@@ -46,6 +46,17 @@ function procIndexes(): Map<string, number> {
   return indexes;
 }
 
+/**
+ * The index of the interface named `name` now, up or down, from
+ * /proc/net/dev_snmp6 (this namespace's IPv6 interfaces); undefined when
+ * it does not exist.
+ */
+export function ipv6Index(name: string): number | undefined {
+  if (name.includes('/')) return undefined;
+  const match = /^ifIndex\s+(\d+)/.exec(read(`/proc/net/dev_snmp6/${name}`));
+  return match ? Number(match[1]) : undefined;
+}
+
 /** IFF_* flags by name, when /sys/class/net lists exactly this namespace's interfaces (/proc/net/dev). */
 function sysfsFlags(): Map<string, number> {
   const flags = new Map<string, number>();

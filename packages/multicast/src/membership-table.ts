@@ -1,6 +1,8 @@
 // Reference counts of kernel memberships, one per (source, group, interface).
 // Invariant: an entry exists exactly while the kernel holds the membership,
-// and its count (>= 1) is the number of joins not yet left.
+// and its count (>= 1) is the number of joins not yet left. An interface is
+// its name and index: one deleted and recreated under its name is another
+// (the kernel's membership of the old one does not cover the new one).
 
 export interface MembershipKey {
   /** Canonical group address, without zone. */
@@ -9,11 +11,11 @@ export interface MembershipKey {
   source: string | undefined;
   /** Interface name. */
   interface: string;
+  /** The interface index, 0 if unknown. */
+  index: number;
 }
 
 export interface MembershipEntry extends MembershipKey {
-  /** The interface index, 0 if unknown. */
-  index: number;
   /** The interface argument the kernel join used; the leave must use the same. */
   via: string;
   count: number;
@@ -22,7 +24,7 @@ export interface MembershipEntry extends MembershipKey {
 }
 
 function keyOf(key: MembershipKey): string {
-  return `${key.source ?? '*'} ${key.group} ${key.interface}`;
+  return `${key.source ?? '*'} ${key.group} ${key.interface}#${key.index}`;
 }
 
 export class MembershipTable {
@@ -33,11 +35,11 @@ export class MembershipTable {
   }
 
   /** Counts one more join of a membership the kernel holds (or has just taken: `details` then describe it). */
-  add(key: MembershipKey, details: { index: number; via: string }): MembershipEntry {
+  add(key: MembershipKey, details: { via: string }): MembershipEntry {
     const id = keyOf(key);
     let entry = this.#entries.get(id);
     if (entry === undefined) {
-      entry = { group: key.group, source: key.source, interface: key.interface, ...details, count: 0, blocked: new Map() };
+      entry = { group: key.group, source: key.source, interface: key.interface, index: key.index, ...details, count: 0, blocked: new Map() };
       this.#entries.set(id, entry);
     }
     entry.count++;

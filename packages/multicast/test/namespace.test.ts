@@ -129,11 +129,22 @@ describe.runIf(isRoot)(`multicast in a network namespace (${backend} backend)`, 
   it('tracking IPv6: joined by interface index, dropped when the interface goes', () => {
     const steps = runScenario<Steps>('tracking6');
     expect(steps.before).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.whileDown).toEqual(['lo']);
+    expect(steps.afterUp).toEqual(['lo', 'v0', 'v1']);
     expect(steps.added).toEqual(['v2', 'v3']);
     expect(steps.afterAdd).toEqual(['lo', 'v0', 'v1', 'v2', 'v3']);
     expect(steps.removed).toEqual(['v2', 'v3']);
     expect(steps.membershipsAfterRemove).toEqual(['lo', 'v0', 'v1']);
+    expect(steps.errors).toEqual([]);
     expect(steps.afterClose).toEqual([]);
+  });
+
+  it('a membership of a vanished interface does not stand for the interface recreated under its name', () => {
+    const steps = runScenario<Steps>('recreated');
+    expect(steps.newIndex).toBe(true);
+    expect(steps.kernel).toEqual(['v2:true']);
+    expect(steps.memberships).toEqual(['v2:new:1', 'v2:old:1']);
+    expect(steps.afterLeave).toEqual([]);
   });
 
   it('the tracking timer never keeps the process alive', () => {

@@ -335,12 +335,52 @@ const scenarios = {
     return steps;
   },
 
+  /** A join held on an interface that is deleted and recreated under its name: a new join there joins the new one. */
+  async recreated() {
+    const steps = {};
+    const group = 'ff1e::5:1';
+    const socket = createSocket('udp6');
+    await new Promise((resolve) => socket.bind(0, resolve));
+    const groups = new MulticastGroups(socket);
+    const up = async () => {
+      ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3');
+      ip('link', 'set', 'v2', 'up');
+      ip('link', 'set', 'v3', 'up');
+      await waitUntil(() => multicastInterfaces().some((i) => i.name === 'v2' && i.ipv6.length > 0));
+    };
+    await up();
+    const first = index('v2');
+    const old = groups.join(group, { interfaces: 'v2' });
+    ip('link', 'del', 'v2');
+    await up();
+    steps.newIndex = index('v2') !== first;
+    const fresh = groups.join(group, { interfaces: 'v2' });
+    steps.kernel = igmp6().filter((m) => m.group === group).map((m) => `${m.device}:${m.index === index('v2')}`);
+    steps.memberships = groups.memberships().map((m) => `${m.interface}:${m.index === first ? 'old' : 'new'}:${m.count}`).sort();
+    fresh.leave();
+    old.leave();
+    steps.afterLeave = igmp6().filter((m) => m.group === group).map((m) => m.device);
+    socket.close();
+    return steps;
+  },
+
   /** The same for IPv6: tracking by interface index. */
   async tracking6() {
     const steps = {};
     const group = 'ff1e::3:1';
     const receiver = await openReceiver({ group, port: 0, track: true, trackInterval: 50 });
+    const errors = [];
+    receiver.on('error', (error) => errors.push(error.message));
     steps.before = devicesOf(group);
+    // Down and up again: left, then joined again (not a second join of a membership still held).
+    const down = waitForEvents(receiver, 'interfaceRemoved', ['v0', 'v1']);
+    ip('link', 'set', 'v0', 'down');
+    await down;
+    steps.whileDown = devicesOf(group);
+    const up = waitForEvents(receiver, 'interfaceAdded', ['v0', 'v1']);
+    ip('link', 'set', 'v0', 'up');
+    await up;
+    steps.afterUp = devicesOf(group);
     const added = waitForEvents(receiver, 'interfaceAdded', ['v2', 'v3']);
     ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3');
     ip('link', 'set', 'v2', 'up');
@@ -352,6 +392,7 @@ const scenarios = {
     steps.removed = await removed;
     steps.afterRemove = devicesOf(group);
     steps.membershipsAfterRemove = receiver.memberships().map((m) => m.interface).sort();
+    steps.errors = errors;
     await receiver.close();
     steps.afterClose = devicesOf(group);
     return steps;
