@@ -85,6 +85,12 @@ export function validateJoin(groupText: unknown, options: JoinOptions, socketFam
   return { family, group, source, sourceArgument, interfaces };
 }
 
+/** Throws a TypeError that says what is wrong when `group` can't be joined source-specifically. */
+export function assertSourceSpecificGroup(group: string): void {
+  if (!isMulticastAddress(group)) throw errors.notMulticast('group', group);
+  if (!isSourceSpecificGroup(group)) throw errors.notSourceSpecific(group);
+}
+
 /** How often tracking looks, in milliseconds: a positive integer; default 2000. */
 export function validateTrackInterval(interval: unknown = 2000): number {
   if (!Number.isInteger(interval) || (interval as number) <= 0) {
