@@ -5,20 +5,11 @@ import { fileURLToPath } from 'node:url';
 import type { Socket } from '@udpkit/core';
 import { FeedBusyError, udpFeed } from '@udpkit/rx';
 import { firstValueFrom, lastValueFrom, map, take, toArray, type Subscription } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bound, closeAll, delay, sendMany, seqOf, until } from './support/sockets.js';
+import { describe, expect, it } from 'vitest';
+import { closeAll, delay, sendMany, seqOf, testSockets, until } from './support/sockets.js';
 
-const open: Socket[] = [];
-afterEach(async () => {
-  await closeAll(...open.splice(0));
-});
-
-async function pair(): Promise<{ receiver: Socket; sender: Socket; port: number }> {
-  const receiver = await bound();
-  const sender = await bound();
-  open.push(receiver, sender);
-  return { receiver, sender, port: receiver.address().port };
-}
+const sockets = testSockets();
+const pair = sockets.pair;
 
 function listeners(socket: Socket): number[] {
   return (['messages', 'message', 'error', 'close', 'listening'] as const).map((event) => socket.listenerCount(event));
@@ -244,8 +235,7 @@ describe('udpFeed that owns its socket', () => {
   it('creates and binds the socket on subscribe and closes it on unsubscribe', async () => {
     const feed = udpFeed({ address: '127.0.0.1' });
     expect(feed.socket).toBeUndefined();
-    const sender = await bound();
-    open.push(sender);
+    const sender = await sockets.bound();
     let socket!: Socket;
     const first = firstValueFrom(feed.datagrams$);
     socket = feed.socket!;
@@ -257,8 +247,7 @@ describe('udpFeed that owns its socket', () => {
   });
 
   it('a bind error arrives as the stream error', async () => {
-    const taken = await bound();
-    open.push(taken);
+    const taken = await sockets.bound();
     const feed = udpFeed({ address: '127.0.0.1', port: taken.address().port });
     await expect(firstValueFrom(feed.datagrams$)).rejects.toMatchObject({ code: 'EADDRINUSE', syscall: 'bind' });
   });

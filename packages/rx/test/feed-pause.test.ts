@@ -1,22 +1,12 @@
 // The 'pause' strategy: a consumer slower than the feed pushes back to the
 // kernel, and nothing is lost while the kernel buffer has room.
-import type { Socket } from '@udpkit/core';
 import { udpFeed } from '@udpkit/rx';
 import { filter, lastValueFrom, map, scan, take, tap, toArray } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bound, closeAll, delay, sendMany, sendWindowed, seqOf, until } from './support/sockets.js';
+import { describe, expect, it } from 'vitest';
+import { delay, sendMany, sendWindowed, seqOf, testSockets, until } from './support/sockets.js';
 
-const open: Socket[] = [];
-afterEach(async () => {
-  await closeAll(...open.splice(0));
-});
-
-async function pair(): Promise<{ receiver: Socket; sender: Socket; port: number }> {
-  const receiver = await bound();
-  const sender = await bound();
-  open.push(receiver, sender);
-  return { receiver, sender, port: receiver.address().port };
-}
+const sockets = testSockets();
+const pair = sockets.pair;
 
 describe("udpFeed, strategy 'pause'", () => {
   it('delivers 50,000 datagrams in order to a slow async consumer (1 ms each, 16 at once), losing none', async () => {

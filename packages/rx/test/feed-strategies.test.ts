@@ -1,23 +1,13 @@
 // The lossy strategies with a slow consumer: what is dropped is exactly what
 // the strategy says, checked by sequence number, and every datagram sent is
 // accounted for: sent = delivered + libraryDrops + kernelDrops.
-import type { Socket } from '@udpkit/core';
 import { BufferOverflowError, udpFeed, type Datagram, type Strategy } from '@udpkit/rx';
 import { firstValueFrom, lastValueFrom, map } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bound, closeAll, delay, sendMany, seqOf, until } from './support/sockets.js';
+import { describe, expect, it } from 'vitest';
+import { delay, sendMany, seqOf, testSockets, until } from './support/sockets.js';
 
-const open: Socket[] = [];
-afterEach(async () => {
-  await closeAll(...open.splice(0));
-});
-
-async function pair(): Promise<{ receiver: Socket; sender: Socket; port: number }> {
-  const receiver = await bound();
-  const sender = await bound();
-  open.push(receiver, sender);
-  return { receiver, sender, port: receiver.address().port };
-}
+const sockets = testSockets();
+const pair = sockets.pair;
 
 interface Drop {
   seq: number;

@@ -3,20 +3,11 @@
 import { createSocket, type Socket } from '@udpkit/core';
 import { flattenBatches, fromSocket, fromSocketBatches, mapBatch } from '@udpkit/rx';
 import { firstValueFrom, lastValueFrom, map, take, toArray } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bound, closeAll, sendMany, seqOf, until } from './support/sockets.js';
+import { describe, expect, it } from 'vitest';
+import { sendMany, seqOf, testSockets, until } from './support/sockets.js';
 
-const open: Socket[] = [];
-afterEach(async () => {
-  await closeAll(...open.splice(0));
-});
-
-async function pair(): Promise<{ receiver: Socket; sender: Socket; port: number }> {
-  const receiver = await bound();
-  const sender = await bound();
-  open.push(receiver, sender);
-  return { receiver, sender, port: receiver.address().port };
-}
+const sockets = testSockets();
+const pair = sockets.pair;
 
 describe('fromSocket', () => {
   it('emits received datagrams in order and leaves the socket open on unsubscribe', async () => {
@@ -64,8 +55,7 @@ describe('fromSocket', () => {
   it('carries receive metadata when the socket asks for it (native backend)', async (context) => {
     const { sender } = await pair();
     if (sender.backend !== 'native') context.skip(); // the portable backend refuses receiveMetadata
-    const receiver = await bound({ receiveMetadata: { destination: true, timestamp: true } });
-    open.push(receiver);
+    const receiver = await sockets.bound({ receiveMetadata: { destination: true, timestamp: true } });
     const first = firstValueFrom(fromSocket(receiver));
     sender.send('hi', receiver.address().port, '127.0.0.1');
     const { rinfo } = await first;
@@ -74,8 +64,7 @@ describe('fromSocket', () => {
   });
 
   it('owns a socket made from options: bound on subscribe, closed on unsubscribe', async () => {
-    const sender = await bound();
-    open.push(sender);
+    const sender = await sockets.bound();
     let socket: Socket | undefined;
     const first = firstValueFrom(
       fromSocket({ address: '127.0.0.1', onListening: (s) => ((socket = s), sender.send('owned', s.address().port, '127.0.0.1')) }),
@@ -97,8 +86,7 @@ describe('fromSocket', () => {
   });
 
   it('an owned socket that cannot bind errors the stream', async () => {
-    const taken = await bound();
-    open.push(taken);
+    const taken = await sockets.bound();
     await expect(firstValueFrom(fromSocket({ address: '127.0.0.1', port: taken.address().port }))).rejects.toMatchObject({
       code: 'EADDRINUSE',
     });

@@ -5,19 +5,11 @@ import { fileURLToPath } from 'node:url';
 import type { OutgoingMessage, Socket } from '@udpkit/core';
 import { createSender, fromSocket, sendTo, udpFeed } from '@udpkit/rx';
 import { from, lastValueFrom, map, Subject, take, toArray } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bound, closeAll, LOOPBACK, sendMany, seqOf, sequenced } from './support/sockets.js';
+import { describe, expect, it } from 'vitest';
+import { LOOPBACK, sendMany, seqOf, sequenced, testSockets } from './support/sockets.js';
 
-const open: Socket[] = [];
-afterEach(async () => {
-  await closeAll(...open.splice(0));
-});
-
-async function sockets(count: number): Promise<Socket[]> {
-  const list = await Promise.all(Array.from({ length: count }, () => bound()));
-  open.push(...list);
-  return list;
-}
+const opened = testSockets();
+const sockets = (count: number): Promise<Socket[]> => Promise.all(Array.from({ length: count }, () => opened.bound()));
 
 describe('sendTo', () => {
   it('sends the values of one tick in one sendMany and completes once they went', async () => {

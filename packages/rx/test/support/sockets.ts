@@ -2,6 +2,7 @@
 // number, a windowed sender, and waiting for a condition without fixed sleeps.
 import { createSocket, type OutgoingMessage, type Socket, type SocketOptions } from '@udpkit/core';
 import type { Datagram } from '@udpkit/rx';
+import { afterEach } from 'vitest';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -82,4 +83,26 @@ export function closeAll(...sockets: Socket[]): Promise<void[]> {
       }
     })),
   );
+}
+
+/**
+ * The sockets of one test file: what `bound()` and `pair()` open, or
+ * `track()` is given, is closed after each test.
+ */
+export function testSockets() {
+  const open: Socket[] = [];
+  afterEach(async () => {
+    await closeAll(...open.splice(0));
+  });
+  const track = <T extends Socket>(socket: T): T => (open.push(socket), socket);
+  return {
+    track,
+    bound: async (options?: Omit<SocketOptions, 'type'>) => track(await bound(options)),
+    /** A receiver and a sender on loopback, and the receiver's port. */
+    async pair(): Promise<{ receiver: Socket; sender: Socket; port: number }> {
+      const receiver = track(await bound());
+      const sender = track(await bound());
+      return { receiver, sender, port: receiver.address().port };
+    },
+  };
 }
