@@ -54,6 +54,7 @@ export interface FlowSink<T> {
 
 /** A running producer, as the Flow controls it. */
 export interface Connection {
+  /** Makes sure the producer is paused (called again while it should already be). */
   pause(): void;
   resume(): void;
   disconnect(): void;
@@ -240,8 +241,9 @@ export class Flow<T> {
       if (!this.#paused) {
         this.#paused = true;
         this.#pauses++;
-        this.#connection?.pause();
       }
+      // Every time, not once: other code may have resumed the socket meanwhile.
+      this.#connection?.pause();
       return;
     }
     let dropped: T | undefined;

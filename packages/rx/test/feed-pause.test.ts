@@ -84,6 +84,23 @@ describe("udpFeed, strategy 'pause'", () => {
     expect(counters.queuePeak).toBeLessThanOrEqual(receiver.backend === 'native' ? 64 : 1);
   }, 60_000);
 
+  it('a socket that other code resumes while the feed has it paused is paused again: the queue stays bounded', async () => {
+    const { receiver, sender, port } = await pair();
+    const feed = udpFeed(receiver, { strategy: 'pause' });
+    const subscription = feed.datagrams$.pipe(feed.consume(() => new Promise<never>(() => {}))).subscribe();
+    await sendMany(sender, port, 0, 10);
+    await until(() => receiver.isPaused(), 10_000, 'the feed to pause');
+    receiver.resume(); // say, another listener of the same socket
+    await sendMany(sender, port, 10, 1000);
+    await until(() => receiver.isPaused() || feed.counters().received === 1000, 10_000, 'the feed to pause again');
+    // At most one more wake-up was read before the feed paused the socket again.
+    const batch = receiver.backend === 'native' ? 64 : 1;
+    expect(receiver.isPaused()).toBe(true);
+    expect(feed.counters().queueLength).toBeLessThanOrEqual(2 * batch);
+    subscription.unsubscribe();
+    expect(receiver.isPaused()).toBe(false);
+  });
+
   it('past the kernel buffer the kernel drops, and kernelDrops counts them where the backend can see them', async () => {
     const { receiver, sender, port } = await pair();
     receiver.setRecvBufferSize(16 * 1024); // room for a few dozen datagrams

@@ -18,9 +18,11 @@ function flowOver(testScheduler: TestScheduler, source: Observable<string>, stra
   const flow = new Flow<string>(
     (sink) => {
       const subscription = source.subscribe({ next: (v) => sink.push(v), error: (e) => sink.error(e), complete: () => sink.complete() });
+      // Like a socket: pausing a paused producer changes nothing.
+      let paused = false;
       return {
-        pause: () => log.push(`pause@${testScheduler.now()}`),
-        resume: () => log.push(`resume@${testScheduler.now()}`),
+        pause: () => paused || (paused = true, log.push(`pause@${testScheduler.now()}`)),
+        resume: () => paused && (paused = false, log.push(`resume@${testScheduler.now()}`)),
         disconnect: () => subscription.unsubscribe(),
       };
     },
