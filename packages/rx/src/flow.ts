@@ -225,17 +225,21 @@ export class Flow<T> {
 
   #push(value: T): void {
     this.#received++;
+    const subscriber = this.#subscriber!;
     if (this.#queue.length === 0 && this.#hasRoom()) {
       this.#delivered++;
-      this.#subscriber!.next(value);
+      subscriber.next(value);
       return;
     }
-    this.#admit(value);
+    this.#admit(value, subscriber);
     if (this.#hasRoom()) this.#pull();
   }
 
-  /** The consumer has no room: the strategy decides. */
-  #admit(value: T): void {
+  /**
+   * The consumer has no room: the strategy decides. Errors go to `subscriber`,
+   * not to whoever is current once a first error made retry() resubscribe.
+   */
+  #admit(value: T, subscriber: Subscriber<T>): void {
     if (this.strategy === 'pause') {
       this.#queue.offer(value);
       if (!this.#paused) {
@@ -250,20 +254,20 @@ export class Flow<T> {
     try {
       dropped = this.#queue.offer(value);
     } catch (overflow) {
-      this.#drop(value);
-      this.#subscriber?.error(overflow);
+      this.#drop(value, subscriber);
+      subscriber.error(overflow); // a no-op if onDrop's error ended it first
       return;
     }
-    if (dropped !== undefined) this.#drop(dropped);
+    if (dropped !== undefined) this.#drop(dropped, subscriber);
   }
 
-  #drop(value: T): void {
+  #drop(value: T, subscriber: Subscriber<T>): void {
     this.#libraryDrops++;
     if (!this.#onDrop) return;
     try {
       this.#onDrop(value);
     } catch (error) {
-      this.#subscriber?.error(error);
+      subscriber.error(error);
     }
   }
 

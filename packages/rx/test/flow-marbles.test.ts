@@ -2,7 +2,7 @@
 // Observable stands in for the socket, handlers are cold Observables that
 // take a fixed number of frames, and the Connection records when the Flow
 // paused and resumed its producer.
-import { filter, type Observable } from 'rxjs';
+import { filter, retry, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { BufferOverflowError } from '../src/errors.js';
@@ -111,6 +111,28 @@ describe('Flow (marbles)', () => {
       expect(log).toEqual(['drop c@3']);
       // b was still queued when the stream ended: counted as a library drop too.
       expect(flow.counters()).toMatchObject({ received: 3, delivered: 1, libraryDrops: 2, queueLength: 0 });
+    });
+  });
+
+  it('an onDrop that throws at an overflow errors once: retry() resubscribes and the new subscription goes on', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ hot, cold, expectObservable }) => {
+      const source = hot('-abcd---|');
+      const flow = new Flow<string>(
+        (sink) => {
+          const subscription = source.subscribe({ next: (v) => sink.push(v), complete: () => sink.complete() });
+          return { pause() {}, resume() {}, disconnect: () => subscription.unsubscribe() };
+        },
+        {
+          strategy: { buffer: 1, overflow: 'error' },
+          onDrop: () => {
+            throw new Error('from onDrop');
+          },
+        },
+      );
+      // c overflows at 3: the onDrop error (not also the overflow) ends the first subscription.
+      const out = flow.values$.pipe(flow.consume((v: string) => cold('---(v|)', { v })), retry(1));
+      expectObservable(out).toBe('-------d|');
     });
   });
 
