@@ -35,7 +35,7 @@ export interface FlowCounters {
   received: number;
   /** Values the source passed down the pipe. */
   delivered: number;
-  /** Values the strategy dropped, plus those still queued when the stream ended early. */
+  /** Values the strategy dropped, plus those still queued, or still coming in the same batch, when the stream ended early. */
   libraryDrops: number;
   /** Values waiting in the source's queue now. */
   queueLength: number;
@@ -92,7 +92,10 @@ export class Flow<T> {
       }
       this.#open(subscriber);
       const sink: FlowSink<T> = {
-        push: (value) => this.#subscriber === subscriber && this.#push(value),
+        // The rest of a batch that was being pushed when this subscriber left
+        // goes to the next one (a retry or repeat over the same socket would
+        // miss it otherwise), or is counted as lost.
+        push: (value) => (this.#subscriber ? this.#push(value) : this.#lost()),
         complete: () => this.#subscriber === subscriber && this.#complete(),
         error: (error) => this.#subscriber === subscriber && subscriber.error(error),
       };
@@ -233,6 +236,12 @@ export class Flow<T> {
     }
     this.#admit(value, subscriber);
     if (this.#hasRoom()) this.#pull();
+  }
+
+  /** A value that came after the subscriber left, with no new one to take it. */
+  #lost(): void {
+    this.#received++;
+    this.#libraryDrops++;
   }
 
   /**

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from '@udpkit/core';
 import { FeedBusyError, udpFeed } from '@udpkit/rx';
-import { firstValueFrom, lastValueFrom, map, take, toArray, type Subscription } from 'rxjs';
+import { firstValueFrom, lastValueFrom, map, repeat, take, timeout, toArray, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { closeAll, delay, sendMany, seqOf, testSockets, until } from './support/sockets.js';
 
@@ -215,6 +215,27 @@ describe('udpFeed over an existing socket', () => {
       expect(counters.queueLength).toBe(0);
       await closeAll(receiver, sender);
     }
+  });
+
+  it('unsubscribing mid-batch counts the rest of the wake-up as library drops', async () => {
+    const { receiver, sender, port } = await pair();
+    const batches: number[] = [];
+    receiver.on('messages', (buffers) => batches.push(buffers.length)); // before the feed's listener
+    const feed = udpFeed(receiver);
+    const first = firstValueFrom(feed.datagrams$);
+    await sendMany(sender, port, 0, 10);
+    await first;
+    // Everything the feed took from the socket is delivered or counted.
+    expect(feed.counters()).toMatchObject({ received: batches[0], delivered: 1, libraryDrops: batches[0]! - 1 });
+  });
+
+  it('resubscribing mid-batch (take(1) + repeat) loses nothing: the rest of the wake-up goes to the new subscription', async () => {
+    const { receiver, sender, port } = await pair();
+    const feed = udpFeed(receiver);
+    const seqs = lastValueFrom(feed.datagrams$.pipe(take(1), map(seqOf), repeat(10), timeout(10_000), toArray()));
+    await sendMany(sender, port, 0, 10);
+    expect(await seqs).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(receiver.listenerCount('messages')).toBe(0);
   });
 
   it('a feed has one subscriber and one consume() at a time', async () => {
