@@ -23,7 +23,7 @@ export interface OwnedSocketOptions extends Omit<SocketOptions, 'type'> {
   port?: number;
   /** Default all addresses, as `bind()`. */
   address?: string;
-  /** Called with the socket once it listens, before any datagram is delivered. */
+  /** Called with the socket once it listens, before any datagram is delivered. A throw errors the stream. */
   onListening?: (socket: Socket) => void;
 }
 
@@ -55,7 +55,15 @@ export function attachSocket(source: SocketSource, listener: SocketListener): At
   if (owned) {
     const { port = 0, address, onListening, type = 'udp4', ...options } = source;
     const created = createSocket({ ...options, type });
-    if (onListening) created.once('listening', () => onListening(created));
+    if (onListening) {
+      created.once('listening', () => {
+        try {
+          onListening(created);
+        } catch (error) {
+          listener.error(error as Error); // a user callback's throw errors the stream, never the process
+        }
+      });
+    }
     try {
       created.bind(port, address);
     } catch (error) {

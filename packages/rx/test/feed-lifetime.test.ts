@@ -280,6 +280,19 @@ describe('udpFeed that owns its socket', () => {
     });
   });
 
+  it('an onListening that throws errors the stream and closes the socket', async () => {
+    let socket: Socket | undefined;
+    const feed = udpFeed({
+      address: '127.0.0.1',
+      onListening: (listening) => {
+        socket = listening;
+        throw new Error('from onListening');
+      },
+    });
+    await expect(firstValueFrom(feed.datagrams$.pipe(timeout(10_000)))).rejects.toThrow('from onListening');
+    expect(() => socket!.address()).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' }));
+  });
+
   it("closing the socket completes the stream", async () => {
     const feed = udpFeed({ address: '127.0.0.1', onListening: (socket) => socket.close() });
     expect(await lastValueFrom(feed.datagrams$.pipe(toArray()))).toEqual([]);
