@@ -41,8 +41,18 @@ export interface Attachment {
   detach(): void;
 }
 
+/**
+ * Whether `source` is a core Socket rather than options. Throws for what is
+ * neither, a node:dgram socket say, which would otherwise pass for options.
+ */
 export function isSocket(source: SocketSource): source is Socket {
-  return typeof (source as Socket).sendMany === 'function' && typeof (source as Socket).on === 'function';
+  const candidate = source as Partial<Socket> | null | undefined;
+  if (typeof candidate === 'object' && candidate !== null) {
+    if (typeof candidate.on !== 'function') return false;
+    if (typeof candidate.sendMany === 'function') return true;
+  }
+  const error = new TypeError('@udpkit/rx: the source must be a @udpkit/core Socket or the options of a socket to create');
+  throw Object.assign(error, { code: 'ERR_INVALID_ARG_TYPE' });
 }
 
 /**

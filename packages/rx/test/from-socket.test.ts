@@ -1,7 +1,8 @@
 // Push sources: fromSocket and the batch sources, over an existing socket
 // and over one they own.
+import { createSocket as createNodeSocket } from 'node:dgram';
 import { createSocket, type Socket } from '@udpkit/core';
-import { flattenBatches, fromSocket, fromSocketBatches, mapBatch } from '@udpkit/rx';
+import { flattenBatches, fromSocket, fromSocketBatches, mapBatch, udpFeed, type SocketSource } from '@udpkit/rx';
 import { firstValueFrom, lastValueFrom, map, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { sendMany, seqOf, testSockets, until } from './support/sockets.js';
@@ -90,6 +91,21 @@ describe('fromSocket', () => {
     await expect(firstValueFrom(fromSocket({ address: '127.0.0.1', port: taken.address().port }))).rejects.toMatchObject({
       code: 'EADDRINUSE',
     });
+  });
+});
+
+describe('sources that are neither a core Socket nor options', () => {
+  it('a node:dgram socket or no source is refused with ERR_INVALID_ARG_TYPE', async () => {
+    const nodeSocket = createNodeSocket('udp4');
+    try {
+      for (const source of [nodeSocket, undefined, 9000] as unknown as SocketSource[]) {
+        expect(() => udpFeed(source)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+        await expect(firstValueFrom(fromSocket(source))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+        await expect(firstValueFrom(fromSocketBatches(source))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+      }
+    } finally {
+      nodeSocket.close();
+    }
   });
 });
 
