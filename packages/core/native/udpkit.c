@@ -24,10 +24,13 @@
 
 #define RECV_BATCH 64     /* datagrams per recvmmsg, also MAX_BATCH of BINDING.md */
 #define RECV_SLOT 65536   /* bytes per datagram: any UDP payload fits */
-#define RECV_CTRL 128     /* ancillary data per datagram */
+#define RECV_CTRL 256     /* ancillary data per datagram: what we ask for takes
+                           * at most 92 bytes; the rest is room for options set
+                           * on an adopted descriptor (IP_RECVTTL, SO_TIMESTAMPING...) */
 #define SEND_BATCH 1024   /* datagrams per sendmmsg (UIO_MAXIOV) */
 #define META_STRIDE 8
 #define STATUS_LEN 4
+#define STATUS_EACH 2     /* status[2]: datagrams of the batch still for onmessage */
 
 #define BIND_V6ONLY 1     /* the UV_UDP_* bits */
 #define BIND_REUSEADDR 4
@@ -49,6 +52,13 @@ typedef struct {
   char slab[RECV_BATCH][RECV_SLOT];
 } recv_buf;
 
+/* One per Node-API environment (the main thread, each worker): every socket
+ * of the thread reads into it, since a batch is copied out before any
+ * JavaScript runs. */
+typedef struct {
+  recv_buf* rb; /* allocated at the first recvStart of the thread */
+} per_thread;
+
 typedef struct {
   struct mmsghdr msgs[SEND_BATCH];
   struct iovec iov[SEND_BATCH];
@@ -62,6 +72,8 @@ typedef struct {
   uv_poll_t poll;
   napi_async_cleanup_hook_handle hook;
   udpkit* h; /* NULL once the handle has let go */
+  napi_env env;
+  napi_async_context actx; /* set by close(): destroyed with the poll handle */
 } poller;
 
 struct udpkit {
@@ -74,8 +86,8 @@ struct udpkit {
   int unref;
   int meta_flags;
   int strong;   /* self is a strong reference while polling */
+  int each;     /* has onmessage: datagrams one by one on request */
   poller* poller;
-  recv_buf* rb;
   send_buf* sb;
   napi_ref self;
   napi_ref meta;
@@ -374,6 +386,7 @@ static void shut(udpkit* h);
 static void on_poller_close(uv_handle_t* handle) {
   poller* p = handle->data;
 
+  if (p->actx != NULL) napi_async_destroy(p->env, p->actx);
   napi_remove_async_cleanup_hook(p->hook);
   free(p);
 }
@@ -422,6 +435,7 @@ static int attach(udpkit* h, int fd, int family) {
   }
   p->poll.data = p;
   p->h = h;
+  p->env = h->env;
   if (h->unref) uv_unref((uv_handle_t*) &p->poll);
   h->poller = p;
   h->fd = fd;
@@ -444,9 +458,7 @@ static void shut(udpkit* h) {
     close(h->fd); /* Linux releases the descriptor even on EINTR */
     h->fd = -1;
   }
-  free(h->rb);
   free(h->sb);
-  h->rb = NULL;
   h->sb = NULL;
 }
 
@@ -545,29 +557,42 @@ static void internal_error(napi_env env, const char* msg) {
   report(env, napi_pending_exception);
 }
 
+/* The payload of c when it holds `size` bytes; NULL when the kernel cut it
+ * short for lack of room (MSG_CTRUNC). */
+static const void* cmsg_payload(const struct cmsghdr* c, size_t size) {
+  return c->cmsg_len >= CMSG_LEN(size) ? CMSG_DATA(c) : NULL;
+}
+
+/* Reads what we asked for and skips the rest (options set on an adopted
+ * descriptor); metadata cut by MSG_CTRUNC stays absent, never stale. */
 static void parse_cmsgs(struct msghdr* mh, int32_t* m, uint32_t* drops, int* have_drops,
                         struct sockaddr_in6* dest) {
   struct cmsghdr* c;
   struct in6_pktinfo pi6;
   struct in_pktinfo pi;
   struct timespec ts;
+  const void* p;
 
   for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-      memcpy(drops, CMSG_DATA(c), sizeof *drops);
+      if ((p = cmsg_payload(c, sizeof *drops)) == NULL) continue;
+      memcpy(drops, p, sizeof *drops);
       *have_drops = 1;
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-      memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      if ((p = cmsg_payload(c, sizeof ts)) == NULL) continue;
+      memcpy(&ts, p, sizeof ts);
       m[5] = (int32_t) (uint32_t) ts.tv_sec;
       m[6] = (int32_t) ((int64_t) ts.tv_sec >> 32);
       m[7] = (int32_t) ts.tv_nsec;
     } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      if ((p = cmsg_payload(c, sizeof pi)) == NULL) continue;
+      memcpy(&pi, p, sizeof pi);
       m[4] = pi.ipi_ifindex;
       dest->sin6_family = AF_INET;
       memcpy(&dest->sin6_addr, &pi.ipi_addr, 4);
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-      memcpy(&pi6, CMSG_DATA(c), sizeof pi6);
+      if ((p = cmsg_payload(c, sizeof pi6)) == NULL) continue;
+      memcpy(&pi6, p, sizeof pi6);
       m[4] = pi6.ipi6_ifindex;
       dest->sin6_family = AF_INET6;
       dest->sin6_addr = pi6.ipi6_addr;
@@ -576,10 +601,45 @@ static void parse_cmsgs(struct msghdr* mh, int32_t* m, uint32_t* drops, int* hav
   }
 }
 
-/* One recvmmsg per readable wake-up, one call into JavaScript. */
+/* The thread's receive buffers, made at its first recvStart. */
+static recv_buf* thread_recv_buf(napi_env env) {
+  per_thread* t = NULL;
+  recv_buf* rb;
+  int i;
+
+  if (napi_get_instance_data(env, (void**) &t) != napi_ok || t == NULL) return NULL;
+  if (t->rb != NULL) return t->rb;
+  rb = malloc(sizeof *rb);
+  if (rb == NULL) return NULL;
+  for (i = 0; i < RECV_BATCH; i++) {
+    struct msghdr* mh = &rb->msgs[i].msg_hdr;
+
+    memset(mh, 0, sizeof *mh);
+    rb->iov[i].iov_base = rb->slab[i];
+    rb->iov[i].iov_len = RECV_SLOT;
+    mh->msg_name = &rb->names[i];
+    mh->msg_iov = &rb->iov[i];
+    mh->msg_iovlen = 1;
+    mh->msg_control = rb->ctrl[i].buf;
+  }
+  t->rb = rb;
+  return rb;
+}
+
+/* status[STATUS_EACH], or -1 when the array is gone. */
+static int32_t each_left(udpkit* h) {
+  int32_t* status = shared_array(h->env, h->status, STATUS_LEN);
+
+  return status == NULL ? -1 : status[STATUS_EACH];
+}
+
+/* One recvmmsg per readable wake-up, copied out of the thread's buffers, then
+ * one call into JavaScript for the batch and, while JavaScript asks for them
+ * (status[2] > 0), one per datagram: Node's tick and microtask queues drain
+ * after each, and an exception in one does not cost the others. */
 static void do_recv(udpkit* h) {
   napi_env env = h->env;
-  recv_buf* rb = h->rb;
+  recv_buf* rb = thread_recv_buf(env);
   addr_cache from = { 0 }, to = { 0 };
   napi_value argv[4], v;
   int32_t *meta, *status;
@@ -591,6 +651,10 @@ static void do_recv(udpkit* h) {
   int want_dest;
   int i, n;
 
+  if (rb == NULL) {
+    internal_error(env, "udpkit: no receive buffers");
+    return;
+  }
   for (i = 0; i < RECV_BATCH; i++) {
     rb->msgs[i].msg_hdr.msg_namelen = sizeof rb->names[i];
     rb->msgs[i].msg_hdr.msg_controllen = RECV_CTRL;
@@ -660,9 +724,13 @@ static void do_recv(udpkit* h) {
     }
   }
   if (have_drops) status[1] = (int32_t) drops;
+  status[STATUS_EACH] = 0;
 
   if (napi_create_int32(env, n, &argv[0]) != napi_ok) goto fail;
   callback(h, "onmessages", want_dest ? 4 : 3, argv);
+  /* Bounded by n whatever JavaScript writes; stops at close(). */
+  for (i = 0; i < n && h->each && !h->closed && each_left(h) > 0; i++)
+    callback(h, "onmessage", 0, NULL);
   return;
 
 fail:
@@ -718,13 +786,15 @@ static int is_int32_array(napi_env env, napi_value v, size_t need) {
 
 static napi_value js_create(napi_env env, napi_callback_info info) {
   napi_value obj, name;
-  napi_property_descriptor props[2] = {
+  napi_property_descriptor props[3] = {
     { "onmessages", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
     { "onwritable", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
+    { "onmessage", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
   };
   double family;
   udpkit* h;
-  ARGS(5);
+  int each;
+  ARGS(6);
 
   if (!get_number(env, argv[0], "family", &family)) return NULL;
   if (family != 4 && family != 6) return type_error(env, "udpkit: family must be 4 or 6");
@@ -734,6 +804,9 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
     return type_error(env, "udpkit: meta must be an Int32Array of at least 512 elements");
   if (!is_int32_array(env, argv[4], STATUS_LEN))
     return type_error(env, "udpkit: status must be an Int32Array of at least 4 elements");
+  each = is_type(env, argv[5], napi_function);
+  if (!each && !is_type(env, argv[5], napi_undefined))
+    return type_error(env, "udpkit: onmessage must be a function or undefined");
 
   h = calloc(1, sizeof *h);
   if (h == NULL) {
@@ -743,6 +816,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   h->env = env;
   h->fd = -1;
   h->family = family == 6 ? AF_INET6 : AF_INET;
+  h->each = each;
   if (napi_get_uv_event_loop(env, &h->loop) != napi_ok ||
       napi_create_object(env, &obj) != napi_ok ||
       napi_wrap(env, obj, h, finalize, NULL, NULL) != napi_ok) {
@@ -752,8 +826,9 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   /* From here on the finalizer releases what was made. */
   props[0].value = argv[1];
   props[1].value = argv[2];
+  props[2].value = argv[5];
   TRY(napi_type_tag_object(env, obj, &handle_tag));
-  TRY(napi_define_properties(env, obj, 2, props));
+  TRY(napi_define_properties(env, obj, each ? 3 : 2, props));
   TRY(napi_create_reference(env, obj, 0, &h->self));
   TRY(napi_create_reference(env, argv[3], 1, &h->meta));
   TRY(napi_create_reference(env, argv[4], 1, &h->status));
@@ -849,19 +924,19 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_disconnect(napi_env env, napi_callback_info info) {
-  struct sockaddr_in6 addr;
+  struct sockaddr addr;
   udpkit* h;
   int r;
   ARGS(1);
 
   if (!(h = get_handle(env, argv[0]))) return NULL;
   memset(&addr, 0, sizeof addr);
-  addr.sin6_family = AF_UNSPEC;
+  addr.sa_family = AF_UNSPEC;
   do
-    r = connect(h->fd, (struct sockaddr*) &addr, sizeof addr);
+    r = connect(h->fd, &addr, sizeof addr);
   while (r == -1 && errno == EINTR);
-  /* Some kernels refuse AF_UNSPEC yet disconnect; libuv ignores these. */
-  if (r == -1 && errno != EAFNOSUPPORT && errno != EINVAL) return ret_int(env, -errno);
+  /* As uv__udp_disconnect on Linux: only EAFNOSUPPORT still disconnects. */
+  if (r == -1 && errno != EAFNOSUPPORT) return ret_int(env, -errno);
   return ret_int(env, 0);
 }
 
@@ -1258,25 +1333,7 @@ static napi_value js_recv_start(napi_env env, napi_callback_info info) {
 
   if (!(h = get_handle(env, argv[0]))) return NULL;
   if ((err = maybe_bind(h, 0))) return ret_int(env, err);
-  /* Allocated once, at the first start. */
-  if (h->rb == NULL) {
-    recv_buf* rb = malloc(sizeof *rb);
-    int i;
-
-    if (rb == NULL) return ret_int(env, -ENOMEM);
-    for (i = 0; i < RECV_BATCH; i++) {
-      struct msghdr* mh = &rb->msgs[i].msg_hdr;
-
-      memset(mh, 0, sizeof *mh);
-      rb->iov[i].iov_base = rb->slab[i];
-      rb->iov[i].iov_len = RECV_SLOT;
-      mh->msg_name = &rb->names[i];
-      mh->msg_iov = &rb->iov[i];
-      mh->msg_iovlen = 1;
-      mh->msg_control = rb->ctrl[i].buf;
-    }
-    h->rb = rb;
-  }
+  if (thread_recv_buf(env) == NULL) return ret_int(env, -ENOMEM);
   h->events |= UV_READABLE;
   if ((err = poll_update(h))) h->events &= ~UV_READABLE;
   return ret_int(env, err);
@@ -1323,12 +1380,25 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 
   if (!(h = get_handle(env, argv[0]))) return NULL;
   if (!h->closed) {
+    /* A callback on this context may be running (close from a listener):
+     * the context goes when the poll handle has closed. */
+    if (h->poller != NULL) {
+      h->poller->actx = h->actx;
+      h->actx = NULL;
+    }
     shut(h);
     keep_alive(h, 0);
     if (h->actx != NULL) napi_async_destroy(env, h->actx);
     h->actx = NULL;
   }
   return ret_undefined(env);
+}
+
+static void free_thread(napi_env env, void* data, void* hint) {
+  per_thread* t = data;
+
+  free(t->rb);
+  free(t);
 }
 
 NAPI_MODULE_INIT() {
@@ -1365,7 +1435,21 @@ NAPI_MODULE_INIT() {
     { "close", js_close },
   };
   napi_property_descriptor props[sizeof fns / sizeof fns[0]];
+  per_thread* t = NULL;
   size_t i;
+
+  /* Once per environment, even if the module is loaded twice. */
+  if (napi_get_instance_data(env, (void**) &t) != napi_ok) return fail(env);
+  if (t == NULL) {
+    if ((t = calloc(1, sizeof *t)) == NULL) {
+      napi_throw_error(env, "ENOMEM", "udpkit: out of memory");
+      return NULL;
+    }
+    if (napi_set_instance_data(env, t, free_thread, NULL) != napi_ok) {
+      free(t);
+      return fail(env);
+    }
+  }
 
   for (i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_property_descriptor p = { fns[i].name, NULL, fns[i].fn, NULL, NULL, NULL,

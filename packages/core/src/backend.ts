@@ -57,8 +57,21 @@ export type SendDone = (errno: number, tag: number) => void;
 
 /** What a backend reports upward. */
 export interface BackendEvents {
-  /** The datagrams of one wake-up, in arrival order. */
-  onDatagrams(data: Buffer[], rinfos: RemoteInfo[]): void;
+  /** Whether datagrams also go one by one to `onDatagram` (the Socket has `'message'` listeners). */
+  wantsEach(): boolean;
+  /**
+   * The datagrams of one wake-up, in arrival order. When `wantsEach()`,
+   * each Buffer has an ArrayBuffer of its own (as Node's); otherwise they
+   * may share one.
+   */
+  onBatch(data: Buffer[], rinfos: RemoteInfo[]): void;
+  /**
+   * One datagram of the batch, after `onBatch` and only when `wantsEach()`
+   * said so, each in a callback of its own from the event loop (as Node
+   * delivers them): Node's tick and microtask queues drain in between, and
+   * an exception thrown for one does not keep the next from arriving.
+   */
+  onDatagram(data: Buffer, rinfo: RemoteInfo): void;
   /** A receive error (negative errno). */
   onReceiveError(errno: number): void;
 }

@@ -22,7 +22,14 @@ import { errnoException, errors } from './errors.js';
 
 /** The helper's functions, as described in native/BINDING.md. */
 interface Binding {
-  create(family: Family, onmessages: OnMessages, onwritable: (this: Handle) => void, meta: Int32Array, status: Int32Array): Handle;
+  create(
+    family: Family,
+    onmessages: OnMessages,
+    onwritable: (this: Handle) => void,
+    meta: Int32Array,
+    status: Int32Array,
+    onmessage?: (this: Handle) => void,
+  ): Handle;
   bind(h: Handle, ip: string, port: number, flags: number): number;
   open(h: Handle, fd: number): number;
   guessHandleType(fd: number): string;
@@ -56,6 +63,8 @@ type OnMessages = (this: Handle, count: number, data?: ArrayBuffer, addresses?: 
 
 const MAX_BATCH = 64;
 const META_STRIDE = 8;
+/** status[2]: datagrams of the current batch the helper is still to hand to onmessage. */
+const STATUS_EACH = 2;
 const UV_EAGAIN = -11;
 const UV_ECANCELED = -125;
 const SENDMMSG_MAX = 1024;
@@ -94,6 +103,10 @@ const owners = new WeakMap<Handle, NativeBackend>();
 
 function onMessages(this: Handle, count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]): void {
   owners.get(this)?.deliver(count, data, addresses, destinations);
+}
+
+function onMessage(this: Handle): void {
+  owners.get(this)?.deliverNext();
 }
 
 function onWritable(this: Handle): void {
@@ -137,12 +150,16 @@ export class NativeBackend implements Backend {
   #awaitingWritable = false;
   #destinations = new Map<string, Map<number, Buffer>>();
   #destinationCount = 0;
+  /** The batch being handed to 'message' one datagram at a time, and the next one. */
+  #batch: readonly Buffer[] = [];
+  #batchInfo: readonly RemoteInfo[] = [];
+  #next = 0;
 
   constructor(family: Family, events: BackendEvents) {
     this.#binding = binding!;
     this.#family = family;
     this.#events = events;
-    this.#handle = this.#binding.create(family, onMessages, onWritable, this.#meta, this.#status);
+    this.#handle = this.#binding.create(family, onMessages, onWritable, this.#meta, this.#status, onMessage);
     owners.set(this.#handle, this);
   }
 
@@ -402,7 +419,11 @@ export class NativeBackend implements Backend {
 
   // ---- receive ------------------------------------------------------------
 
-  /** Called by the helper with one wake-up's datagrams. */
+  /**
+   * Called by the helper with one wake-up's datagrams: emits them as one
+   * batch, then the first for 'message'; the helper calls deliverNext() for
+   * each of the others, from a callback of its own.
+   */
   deliver(count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]): void {
     if (count < 0) {
       this.#events.onReceiveError(count);
@@ -412,12 +433,15 @@ export class NativeBackend implements Backend {
     const family = this.#family === 4 ? 'IPv4' : 'IPv6';
     const withDestination = (this.#metadataFlags & METADATA_DESTINATION) !== 0;
     const withTimestamp = (this.#metadataFlags & METADATA_TIMESTAMP) !== 0;
+    // 'message' Buffers own their memory, as Node's do; a batch-only consumer reads views of one copy.
+    const each = this.#events.wantsEach();
     const buffers = new Array<Buffer>(count);
     const rinfos = new Array<RemoteInfo>(count);
     for (let i = 0; i < count; i++) {
       const m = i * META_STRIDE;
+      const offset = meta[m]!;
       const length = meta[m + 1]!;
-      buffers[i] = Buffer.from(data!, meta[m]!, length);
+      buffers[i] = each ? Buffer.from(data!.slice(offset, offset + length)) : Buffer.from(data!, offset, length);
       const rinfo: RemoteInfo = { address: addresses![i]!, family, port: meta[m + 2]!, size: length };
       if (this.#metadataFlags) {
         rinfo.truncated = (meta[m + 3]! & 1) !== 0;
@@ -433,7 +457,28 @@ export class NativeBackend implements Backend {
       rinfos[i] = rinfo;
     }
     this.counters.kernelDrops = this.#status[1]! >>> 0;
-    this.#events.onDatagrams(buffers, rinfos);
+    if (each) {
+      this.#batch = buffers;
+      this.#batchInfo = rinfos;
+      this.#next = 0;
+    }
+    // Set first: if a 'messages' listener throws, the helper still hands over every datagram.
+    this.#status[STATUS_EACH] = each ? count : 0;
+    this.#events.onBatch(buffers, rinfos);
+    this.deliverNext();
+  }
+
+  /** Hands the next datagram of the batch to 'message', if the helper still owes one. */
+  deliverNext(): void {
+    const left = this.#status[STATUS_EACH]!;
+    if (left <= 0) return;
+    this.#status[STATUS_EACH] = left - 1;
+    const i = this.#next++;
+    const data = this.#batch[i]!;
+    const rinfo = this.#batchInfo[i]!;
+    // Held no longer than needed: a listener may keep one message, not its batch.
+    if (left === 1) this.#batch = this.#batchInfo = [];
+    this.#events.onDatagram(data, rinfo);
   }
 
   recvStart(): number {

@@ -10,6 +10,7 @@ import type {
   BackendEvents,
   BackendFeatures,
   Family,
+  RemoteInfo,
   SendDone,
 } from './backend.js';
 import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT } from './backend.js';
@@ -80,10 +81,26 @@ export class PortableBackend implements Backend {
       // (no extra tick, no DNS query for a string that is not an IP).
       lookup: resolved as unknown as dgram.SocketOptions['lookup'],
     });
-    socket.on('message', (data, rinfo) => this.#events.onDatagrams([data], [rinfo]));
+    socket.on('message', (data, rinfo) => this.#receive(data, rinfo));
     if (!this.#referenced) socket.unref();
     this.#socket = socket;
     return socket;
+  }
+
+  /** node:dgram already calls back once per datagram, with a Buffer of its own: a batch of one. */
+  #receive(data: Buffer, rinfo: RemoteInfo): void {
+    const events = this.#events;
+    if (!events.wantsEach()) return events.onBatch([data], [rinfo]);
+    try {
+      events.onBatch([data], [rinfo]);
+    } catch (error) {
+      // A throwing 'messages' listener costs 'message' nothing (as on native);
+      // its exception still reaches uncaughtException.
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+    events.onDatagram(data, rinfo);
   }
 
   #withSocket(call: (socket: dgram.Socket) => unknown): number {

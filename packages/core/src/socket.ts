@@ -167,7 +167,12 @@ export class Socket extends EventEmitter<SocketEventMap> {
       (options?.receiveMetadata?.timestamp ? METADATA_TIMESTAMP : 0);
 
     this.#backend = createBackend(options?.backend, this.#family, {
-      onDatagrams: (data, rinfos) => this.#onDatagrams(data, rinfos),
+      wantsEach: () => this.#open && this.listenerCount('message') > 0,
+      onBatch: (data, rinfos) => this.#onBatch(data, rinfos),
+      onDatagram: (data, rinfo) => {
+        // Node never emits 'message' after close(), even mid-batch.
+        if (this.#open) this.emit('message', data, rinfo);
+      },
       onReceiveError: (errno) => this.emit('error', errnoException(errno, 'recvmsg')),
     });
     if (this.#metadataFlags && !this.#backend.features.receiveMetadata) {
@@ -787,19 +792,13 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
   // ---- internals ----------------------------------------------------------
 
-  #onDatagrams(data: Buffer[], rinfos: RemoteInfo[]): void {
+  /** Counts a batch and emits 'messages'; its datagrams then come one by one for 'message'. */
+  #onBatch(data: Buffer[], rinfos: RemoteInfo[]): void {
     const received = this.#received;
     received.batches++;
     received.datagrams += data.length;
     for (const chunk of data) received.bytes += chunk.length;
-    // The batch first, for consumers that take it whole; then Node's event.
     this.emit('messages', data, rinfos);
-    if (this.listenerCount('message') === 0) return;
-    for (let i = 0; i < data.length; i++) {
-      // Node never emits 'message' after close(), even mid-batch.
-      if (!this.#open) return;
-      this.emit('message', data[i]!, rinfos[i]!);
-    }
   }
 
   #resolve(address: string | undefined, callback: (err: Error | null, ip: string) => void): void {

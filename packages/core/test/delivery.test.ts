@@ -1,0 +1,141 @@
+// How 'message' delivers a burst, compared with node:dgram: each datagram in
+// a callback of its own (ticks and microtasks drain in between, a throwing
+// listener costs the others nothing), each Buffer with an ArrayBuffer of its
+// own, and nothing after close(). A burst is sent in one tick, so on the
+// native backend it arrives in one recvmmsg batch.
+import { describe, expect, it } from 'vitest';
+import { observeBoth, runChild, type Run, type Scenario, type Sock } from './support/differential.js';
+
+const LO4 = '127.0.0.1';
+
+function same(name: string, scenario: Scenario): void {
+  it(name, async () => {
+    const { theirs, ours } = await observeBoth(scenario);
+    expect(theirs.length).toBeGreaterThan(0);
+    expect(ours).toEqual(theirs);
+  });
+}
+
+async function bound(run: Run): Promise<Sock> {
+  const socket = run.socket('udp4');
+  const listening = run.next(socket, 'listening');
+  socket.bind(0, LO4);
+  await listening;
+  run.learn(socket);
+  return socket;
+}
+
+/** Resolves once `socket` got `count` datagrams (its listeners added before this one run first). */
+function arrivals(socket: Sock, count: number): Promise<void> {
+  let seen = 0;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${seen} of ${count} datagrams arrived`)), 5000);
+    socket.on('message', () => {
+      if (++seen === count) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+/** Sends each payload to `port` in one tick, from a socket of the same implementation. */
+async function burst(run: Run, port: number, payloads: (string | Buffer)[]): Promise<void> {
+  const tx = run.socket('udp4');
+  const sent = payloads.map((payload) => new Promise((resolve) => tx.send(payload, port, LO4, resolve)));
+  await Promise.all(sent);
+}
+
+describe("'message' delivery, as node:dgram", () => {
+  same('nextTick and promise work queued by one listener call runs before the next datagram', async (run) => {
+    const rx = await bound(run);
+    let tick = 'none';
+    let microtask = 'none';
+    let promise = 'none';
+    rx.on('message', (msg) => {
+      const name = msg.toString();
+      run.record('seen by', name, { tick, microtask, promise });
+      process.nextTick(() => (tick = name));
+      queueMicrotask(() => (microtask = name));
+      void Promise.resolve().then(() => (promise = name));
+    });
+    const done = arrivals(rx, 6);
+    await burst(run, rx.address().port, ['a', 'b', 'c', 'd', 'e', 'f']);
+    await done;
+  });
+
+  same('each Buffer has an ArrayBuffer of its own, around every internal size', async (run) => {
+    const rx = await bound(run);
+    const sizes = [1, 7, 1023, 1024, 1025, 2048, 4096, 4097];
+    const received: Buffer[] = [];
+    rx.on('message', (msg) => {
+      received.push(msg);
+      run.record('own', msg.length, msg.byteOffset, msg.buffer.byteLength, new Uint8Array(msg.buffer).every((b) => b === msg[0]));
+    });
+    const done = arrivals(rx, sizes.length);
+    await burst(run, rx.address().port, sizes.map((size, i) => Buffer.alloc(size, i + 1)));
+    await done;
+    // Moving one message's memory to another owner leaves its siblings whole.
+    const first = received[0]!;
+    structuredClone(first.buffer, { transfer: [first.buffer] });
+    run.record('after transfer', received.map((msg) => [msg.length, msg.length > 0 && msg.every((b) => b === msg[0])]));
+  });
+
+  same('an empty datagram among others', async (run) => {
+    const rx = await bound(run);
+    rx.on('message', (msg) => run.record('own', msg.length, msg.buffer.byteLength));
+    const done = arrivals(rx, 3);
+    await burst(run, rx.address().port, ['x', Buffer.alloc(0), 'y']);
+    await done;
+  });
+
+  same('close() from a listener: no more datagrams of the burst, then close', async (run) => {
+    const rx = await bound(run);
+    let seen = 0;
+    const closed = run.next(rx, 'close');
+    rx.on('message', () => {
+      if (++seen === 3) rx.close();
+    });
+    await burst(run, rx.address().port, ['1', '2', '3', '4', '5', '6']);
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    run.record('seen', seen);
+  });
+});
+
+describe("a throwing 'message' listener (uncaughtException handled), as node:dgram", () => {
+  const program = `
+    const errors = [];
+    process.on('uncaughtException', (error) => errors.push(error.message));
+    const rx = dgram.createSocket('udp4');
+    const got = [];
+    rx.on('message', (msg) => {
+      got.push(msg.toString());
+      if (msg.toString().startsWith('throw')) throw new Error('listener threw at ' + msg);
+    });
+    rx.bind(0, '127.0.0.1', () => {
+      const tx = dgram.createSocket('udp4');
+      const names = ['a', 'throw-b', 'c', 'throw-d', 'e', 'f', 'g', 'h'];
+      for (const name of names) tx.send(name, rx.address().port, '127.0.0.1');
+      const deadline = Date.now() + 5000;
+      const check = setInterval(() => {
+        if (got.length < names.length && Date.now() < deadline) return;
+        clearInterval(check);
+        const stats = typeof rx.stats === 'function' ? rx.stats().datagramsReceived : got.length;
+        console.log(JSON.stringify({ got, errors, countedMatches: stats === got.length }));
+        tx.close();
+        rx.close();
+      }, 10);
+    });`;
+
+  it('the rest of the burst still arrives, and stats() counts what arrived', async () => {
+    const theirs = await runChild('theirs', program, 15_000);
+    const ours = await runChild('ours', program, 15_000);
+    expect(theirs.outcome).toBe('exited');
+    const expected = JSON.parse(theirs.output) as { got: string[]; errors: string[] };
+    expect(expected.got).toHaveLength(8);
+    expect(expected.errors).toHaveLength(2);
+    expect(ours.outcome).toBe('exited');
+    expect(JSON.parse(ours.output)).toEqual(expected);
+  });
+});
