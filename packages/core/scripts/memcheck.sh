@@ -220,6 +220,37 @@ for (const family of [4, 6]) {
   b.close(h); b.close(rx.h); b.close(tx.h);
 }
 
+// one datagram per onmessage call while status[2] asks: a throwing one,
+// close() from inside one (its async context outlives the call), and
+// many handles reading through the thread's one set of receive buffers
+{
+  const tx = peer();
+  let caught = 0;
+  const onUncaught = () => caught++;
+  process.on('uncaughtException', onUncaught);
+  const each = (onmessage) => {
+    const st = new Int32Array(4);
+    const p = { seen: 0 };
+    p.h = b.create(4, (n) => { st[2] = n; }, () => {}, meta, st, function () { st[2]--; p.seen++; onmessage(p); });
+    assert.equal(b.bind(p.h, '127.0.0.1', 0, 0), 0);
+    const out = {}; b.getsockname(p.h, out);
+    p.to = b.sockaddr(4, '127.0.0.1', out.port);
+    b.recvStart(p.h);
+    return p;
+  };
+  const thrower = each(() => { throw new Error('from onmessage'); });
+  const closer = each((p) => { if (p.seen === 2) b.close(p.h); });
+  const quiet = Array.from({ length: 20 }, () => each(() => {}));
+  send(tx.h, numbered(5), Array(5).fill(thrower.to), 0, 5);
+  send(tx.h, numbered(5), Array(5).fill(closer.to), 0, 5);
+  for (const q of quiet) send(tx.h, numbered(3, 1500), Array(3).fill(q.to), 0, 3);
+  await until('each', () => thrower.seen === 5 && caught === 5 && quiet.every((q) => q.seen === 3));
+  await sleep(50);
+  assert.equal(closer.seen, 2);
+  process.off('uncaughtException', onUncaught);
+  for (const p of [thrower, ...quiet, tx]) b.close(p.h);
+}
+
 // dropped handles: finalizers close what was never closed
 (function drop() {
   for (let i = 0; i < 20; i++) {
@@ -235,14 +266,27 @@ for (let i = 0; i < 5; i++) { globalThis.gc(); await sleep(20); }
   const code = `
     const b = require(process.env.UDPKIT_ADDON);
     const meta = new Int32Array(512), status = new Int32Array(4);
+    const handles = [];
     for (let i = 0; i < 6; i++) {
       const h = b.create(4, () => {}, () => {}, meta, status);
       b.bind(h, '127.0.0.1', 0, 0);
       if (i % 2) b.recvStart(h);
-      if (i === 5) b.close(h);
-      globalThis['h' + i] = h;
+      handles.push(h);
     }
-    require('node:worker_threads').parentPort.postMessage('ready');`;
+    // the worker's own receive buffers: one datagram read before the end
+    const out = {};
+    b.getsockname(handles[1], out);
+    const reader = b.create(4, () => {
+      b.close(handles[5]);
+      require('node:worker_threads').parentPort.postMessage('ready');
+    }, () => {}, meta, status);
+    b.bind(reader, '127.0.0.1', 0, 0);
+    b.getsockname(reader, out);
+    b.recvStart(reader);
+    const table = Buffer.alloc(28);
+    b.sockaddr(4, '127.0.0.1', out.port).copy(table);
+    b.send(handles[0], Buffer.from('w'), new Uint32Array([0, 1]), new Int32Array([0]), table, 0, 1);
+    globalThis.handles = [...handles, reader];`;
   const w = new Worker(code, { eval: true });
   await new Promise((r) => w.once('message', r));
   await w.terminate();
