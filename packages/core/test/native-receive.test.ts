@@ -57,8 +57,10 @@ s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
 SO_TIMESTAMPING, RX_SOFTWARE, SOFTWARE = 37, 1 << 3, 1 << 4
 s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, RX_SOFTWARE | SOFTWARE)
 if v6:
-    # IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS, IPV6_FLOWINFO, IPV6_RECVORIGDSTADDR
-    for opt in (51, 66, 11, 74):
+    # IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS, IPV6_FLOWINFO, IPV6_2292PKTINFO,
+    # IPV6_RECVORIGDSTADDR: more than the control space, so the kernel cuts
+    # the last (MSG_CTRUNC) after udpkit's own
+    for opt in (51, 66, 11, 2, 74):
         s.setsockopt(socket.IPPROTO_IPV6, opt, 1)
     s.bind(('::1', 0))
 else:
