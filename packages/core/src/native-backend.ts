@@ -113,6 +113,13 @@ function onWritable(this: Handle): void {
   owners.get(this)?.flush();
 }
 
+/** A Buffer with an ArrayBuffer of its own (the fastest of the ways measured: slice() is several times slower). */
+function copyOf(data: ArrayBuffer, offset: number, length: number): Buffer {
+  const copy = Buffer.allocUnsafeSlow(length);
+  copy.set(new Uint8Array(data, offset, length));
+  return copy;
+}
+
 const features: BackendFeatures = {
   receiveMetadata: true,
   multicastAll: true,
@@ -441,7 +448,7 @@ export class NativeBackend implements Backend {
       const m = i * META_STRIDE;
       const offset = meta[m]!;
       const length = meta[m + 1]!;
-      buffers[i] = each ? Buffer.from(data!.slice(offset, offset + length)) : Buffer.from(data!, offset, length);
+      buffers[i] = each ? copyOf(data!, offset, length) : Buffer.from(data!, offset, length);
       const rinfo: RemoteInfo = { address: addresses![i]!, family, port: meta[m + 2]!, size: length };
       if (this.#metadataFlags) {
         rinfo.truncated = (meta[m + 3]! & 1) !== 0;
