@@ -77,7 +77,7 @@ describe("'message' delivery, as node:dgram", () => {
     await done;
     // Moving one message's memory to another owner leaves its siblings whole.
     const first = received[0]!;
-    structuredClone(first.buffer, { transfer: [first.buffer] });
+    structuredClone(first.buffer, { transfer: [first.buffer as ArrayBuffer] });
     run.record('after transfer', received.map((msg) => [msg.length, msg.length > 0 && msg.every((b) => b === msg[0])]));
   });
 

@@ -1,13 +1,124 @@
 // The native receive path's own behaviour: the batch hook's shared memory,
 // and ancillary data on a descriptor that carries more than udpkit asked for.
+import { createHook } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
+import nodeDgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Buffer } from 'node:buffer';
 import { bound, closeAll, sendManyAsync, waitFor } from './support/sockets.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const b: any = createRequire(import.meta.url)('../native/build/Release/udpkit.node');
+
+/** A raw handle with an onmessage; `onBatch` and `onEach` get the status array. */
+function rawReader(onBatch: (n: number, status: Int32Array) => void, onEach: (status: Int32Array) => void) {
+  const status = new Int32Array(4);
+  const h = b.create(4, (n: number) => onBatch(n, status), () => {}, new Int32Array(512), status, () => onEach(status));
+  expect(b.bind(h, '127.0.0.1', 0, 0)).toBe(0);
+  const out: { port?: number } = {};
+  b.getsockname(h, out);
+  expect(b.recvStart(h)).toBe(0);
+  return { h, port: out.port! };
+}
+
+/** Sends `count` datagrams in one tick: they wait in the receiver's queue for one recvmmsg. */
+async function burst(port: number, count: number): Promise<void> {
+  const tx = nodeDgram.createSocket('udp4');
+  await Promise.all(Array.from({ length: count }, (_, i) => new Promise((resolve) => tx.send(`d${i}`, port, '127.0.0.1', resolve))));
+  tx.close();
+}
+
+describe('the helper hands datagrams one by one on request (BINDING.md)', () => {
+  it('rejects an onmessage that is neither a function nor undefined', () => {
+    const noop = () => {};
+    for (const bad of [null, 1, 'f', {}]) {
+      expect(() => b.create(4, noop, noop, new Int32Array(512), new Int32Array(4), bad)).toThrow(TypeError);
+    }
+    b.close(b.create(4, noop, noop, new Int32Array(512), new Int32Array(4), undefined));
+  });
+
+  it('calls onmessage while status[2] is positive, never more than the batch holds, with ticks drained in between', async () => {
+    const calls: string[] = [];
+    let tick = 'none';
+    const reader = rawReader(
+      (n, status) => {
+        calls.push(`batch ${n}`);
+        status[2] = 1000; // more than the batch: the helper stops at its size
+      },
+      () => {
+        calls.push(`each after tick ${tick}`);
+        const call = calls.length;
+        process.nextTick(() => (tick = String(call)));
+      },
+    );
+    try {
+      await burst(reader.port, 3);
+      await waitFor(() => calls.length >= 4, 5000, 'four calls');
+      await sleep(50);
+      expect(calls).toEqual(['batch 3', 'each after tick none', 'each after tick 2', 'each after tick 3']);
+    } finally {
+      b.close(reader.h);
+    }
+  });
+
+  it('stops when JavaScript counts status[2] down to 0, and at close()', async () => {
+    let counted = 0;
+    const counting = rawReader(
+      (_n, status) => (status[2] = 2),
+      (status) => {
+        counted++;
+        status[2]!--;
+      },
+    );
+    let closing = 0;
+    const closed = rawReader(
+      (n, status) => (status[2] = n),
+      () => {
+        if (++closing === 2) b.close(closed.h);
+      },
+    );
+    try {
+      await burst(counting.port, 5);
+      await burst(closed.port, 5);
+      await waitFor(() => counted >= 2 && closing >= 2, 5000, 'two calls each');
+      await sleep(50);
+      expect([counted, closing]).toEqual([2, 2]);
+    } finally {
+      b.close(counting.h);
+    }
+  });
+
+  it('close() from inside onmessage: the async context is destroyed after the callback returned', async () => {
+    const log: string[] = [];
+    const ids = new Set<number>();
+    const hook = createHook({
+      init: (id, type) => void (type === 'UDPKIT' && ids.add(id)),
+      after: (id) => void (ids.has(id) && log.push('after')),
+      destroy: (id) => void (ids.has(id) && log.push('destroy')),
+    }).enable();
+    try {
+      const reader = rawReader(
+        (n, status) => (status[2] = n),
+        () => {
+          log.push('close');
+          b.close(reader.h);
+        },
+      );
+      await burst(reader.port, 3);
+      await waitFor(() => log.includes('destroy'), 5000, 'destroy');
+      expect(log).toEqual(['after', 'close', 'after', 'destroy']);
+    } finally {
+      hook.disable();
+    }
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("'messages' memory", () => {
   it("a 'messages'-only consumer gets views of one copy per batch; with a 'message' listener each Buffer owns its memory", async () => {
