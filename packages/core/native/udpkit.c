@@ -1438,7 +1438,7 @@ NAPI_MODULE_INIT() {
   per_thread* t = NULL;
   size_t i;
 
-  /* Once per environment, even if the module is loaded twice. */
+  /* The thread's receive buffers hang off the environment's instance data. */
   if (napi_get_instance_data(env, (void**) &t) != napi_ok) return fail(env);
   if (t == NULL) {
     if ((t = calloc(1, sizeof *t)) == NULL) {

@@ -139,3 +139,30 @@ describe("a throwing 'message' listener (uncaughtException handled), as node:dgr
     expect(JSON.parse(ours.output)).toEqual(expected);
   });
 });
+
+describe("a throwing 'messages' listener (udpkit's batch event)", () => {
+  it("costs 'message' nothing: every datagram still arrives, each batch's exception is uncaught once", async () => {
+    const program = `
+      const errors = [];
+      process.on('uncaughtException', (error) => errors.push(error.message));
+      const rx = dgram.createSocket('udp4');
+      const got = [];
+      rx.on('messages', () => { throw new Error('batch listener threw'); });
+      rx.on('message', (msg) => got.push(msg.toString()));
+      rx.bind(0, '127.0.0.1', () => {
+        const tx = dgram.createSocket('udp4');
+        for (const name of ['a', 'b', 'c', 'd']) tx.send(name, rx.address().port, '127.0.0.1');
+        const deadline = Date.now() + 5000;
+        const check = setInterval(() => {
+          if ((got.length < 4 || errors.length < rx.stats().receiveBatches) && Date.now() < deadline) return;
+          clearInterval(check);
+          console.log(JSON.stringify({ got, errorsPerBatch: errors.length === rx.stats().receiveBatches, errors: [...new Set(errors)] }));
+          tx.close();
+          rx.close();
+        }, 10);
+      });`;
+    const ours = await runChild('ours', program, 15_000);
+    expect(ours.outcome).toBe('exited');
+    expect(JSON.parse(ours.output)).toEqual({ got: ['a', 'b', 'c', 'd'], errorsPerBatch: true, errors: ['batch listener threw'] });
+  });
+});
