@@ -86,12 +86,12 @@ struct udpkit {
   int unref;
   int meta_flags;
   int strong;   /* self is a strong reference while polling */
-  int each;     /* has onmessage: datagrams one by one on request */
   poller* poller;
   send_buf* sb;
   napi_ref self;
   napi_ref meta;
   napi_ref status;
+  napi_ref onmessage; /* NULL: batches only */
   napi_async_context actx;
 };
 
@@ -633,6 +633,21 @@ static int32_t each_left(udpkit* h) {
   return status == NULL ? -1 : status[STATUS_EACH];
 }
 
+/* onmessage() while JavaScript asks (status[2] > 0): at most n times,
+ * whatever it writes, and never after close(). */
+static void deliver_each(udpkit* h, int n) {
+  napi_env env = h->env;
+  napi_value obj, fn;
+  int i;
+
+  if (h->onmessage == NULL ||
+      napi_get_reference_value(env, h->self, &obj) != napi_ok || obj == NULL ||
+      napi_get_reference_value(env, h->onmessage, &fn) != napi_ok || fn == NULL)
+    return;
+  for (i = 0; i < n && !h->closed && each_left(h) > 0; i++)
+    report(env, napi_make_callback(env, h->actx, obj, fn, 0, NULL, NULL));
+}
+
 /* One recvmmsg per readable wake-up, copied out of the thread's buffers, then
  * one call into JavaScript for the batch and, while JavaScript asks for them
  * (status[2] > 0), one per datagram: Node's tick and microtask queues drain
@@ -728,9 +743,7 @@ static void do_recv(udpkit* h) {
 
   if (napi_create_int32(env, n, &argv[0]) != napi_ok) goto fail;
   callback(h, "onmessages", want_dest ? 4 : 3, argv);
-  /* Bounded by n whatever JavaScript writes; stops at close(). */
-  for (i = 0; i < n && h->each && !h->closed && each_left(h) > 0; i++)
-    callback(h, "onmessage", 0, NULL);
+  deliver_each(h, n);
   return;
 
 fail:
@@ -771,6 +784,7 @@ static void finalize(napi_env env, void* data, void* hint) {
   if (h->self != NULL) napi_delete_reference(env, h->self);
   if (h->meta != NULL) napi_delete_reference(env, h->meta);
   if (h->status != NULL) napi_delete_reference(env, h->status);
+  if (h->onmessage != NULL) napi_delete_reference(env, h->onmessage);
   free(h);
 }
 
@@ -786,10 +800,9 @@ static int is_int32_array(napi_env env, napi_value v, size_t need) {
 
 static napi_value js_create(napi_env env, napi_callback_info info) {
   napi_value obj, name;
-  napi_property_descriptor props[3] = {
+  napi_property_descriptor props[2] = {
     { "onmessages", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
     { "onwritable", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
-    { "onmessage", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
   };
   double family;
   udpkit* h;
@@ -816,7 +829,6 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   h->env = env;
   h->fd = -1;
   h->family = family == 6 ? AF_INET6 : AF_INET;
-  h->each = each;
   if (napi_get_uv_event_loop(env, &h->loop) != napi_ok ||
       napi_create_object(env, &obj) != napi_ok ||
       napi_wrap(env, obj, h, finalize, NULL, NULL) != napi_ok) {
@@ -826,12 +838,12 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   /* From here on the finalizer releases what was made. */
   props[0].value = argv[1];
   props[1].value = argv[2];
-  props[2].value = argv[5];
   TRY(napi_type_tag_object(env, obj, &handle_tag));
-  TRY(napi_define_properties(env, obj, each ? 3 : 2, props));
+  TRY(napi_define_properties(env, obj, 2, props));
   TRY(napi_create_reference(env, obj, 0, &h->self));
   TRY(napi_create_reference(env, argv[3], 1, &h->meta));
   TRY(napi_create_reference(env, argv[4], 1, &h->status));
+  if (each) TRY(napi_create_reference(env, argv[5], 1, &h->onmessage));
   TRY(napi_create_string_latin1(env, "UDPKIT", NAPI_AUTO_LENGTH, &name));
   TRY(napi_async_init(env, obj, name, &h->actx));
   return obj;
