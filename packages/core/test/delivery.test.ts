@@ -66,7 +66,7 @@ describe("'message' delivery, as node:dgram", () => {
 
   same('each Buffer has an ArrayBuffer of its own, around every internal size', async (run) => {
     const rx = await bound(run);
-    const sizes = [1, 7, 1023, 1024, 1025, 2048, 4096, 4097];
+    const sizes = [1, 7, 64, 65, 1023, 1024, 1025, 2048, 4096, 4097, 65507];
     const received: Buffer[] = [];
     rx.on('message', (msg) => {
       received.push(msg);
@@ -137,6 +137,26 @@ describe("a throwing 'message' listener (uncaughtException handled), as node:dgr
     expect(expected.errors).toHaveLength(2);
     expect(ours.outcome).toBe('exited');
     expect(JSON.parse(ours.output)).toEqual(expected);
+  });
+});
+
+describe("close() from a 'messages' listener (udpkit's batch event)", () => {
+  it("ends the batch: no 'message' for it, then 'close'", async () => {
+    const program = `
+      const rx = dgram.createSocket('udp4');
+      const events = [];
+      rx.on('messages', (msgs) => { events.push('messages ' + msgs.length); rx.close(); });
+      rx.on('message', (msg) => events.push('message ' + msg));
+      const tx = dgram.createSocket('udp4');
+      rx.on('close', () => setTimeout(() => { console.log(JSON.stringify(events)); tx.close(); }, 50));
+      rx.bind(0, '127.0.0.1', () => {
+        for (const name of ['a', 'b', 'c']) tx.send(name, rx.address().port, '127.0.0.1');
+      });`;
+    const ours = await runChild('ours', program, 15_000);
+    expect(ours.outcome).toBe('exited');
+    const events = JSON.parse(ours.output) as string[];
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatch(/^messages [1-3]$/);
   });
 });
 
