@@ -1,0 +1,101 @@
+// The chunks: UDPMessage as written (checked as Chromium's
+// UDPWritableStreamWrapper::Write does) and as read.
+import { Buffer } from 'node:buffer';
+import type { OutgoingMessage, RemoteInfo } from '@udpkit/core';
+import type { Mode } from './options.js';
+import { enforceRange, MAX_UNSIGNED_SHORT, toDictionary, toDnsQueryType, toDOMString, type SocketDnsQueryType } from './webidl.js';
+
+/** A datagram to write: `remoteAddress`/`remotePort` in bound mode only. */
+export interface UDPMessageInit {
+  data: ArrayBuffer | ArrayBufferView;
+  remoteAddress?: string;
+  remotePort?: number;
+  /** Bound mode: the family a host name in `remoteAddress` must resolve to (the socket's own). */
+  dnsQueryType?: SocketDnsQueryType;
+}
+
+/** A datagram read. The metadata fields are there when `receiveMetadata` asked for them. */
+export interface UDPMessage {
+  /** The payload: a view into the memory of the batch it arrived in. */
+  data: Uint8Array;
+  remoteAddress: string;
+  remotePort: number;
+  /** The address the datagram was sent to (`receiveMetadata.destination`). */
+  destination?: string;
+  /** The interface it arrived on (`receiveMetadata.destination`). */
+  interfaceIndex?: number;
+  /** Kernel receive time in ns since the epoch (`receiveMetadata.timestamp`). */
+  timestamp?: bigint;
+  /** Larger than the receive slot and cut. */
+  truncated?: boolean;
+}
+
+export function toReceived(data: Buffer, rinfo: RemoteInfo): UDPMessage {
+  return { data, remoteAddress: rinfo.address, remotePort: rinfo.port };
+}
+
+export function toReceivedWithMetadata(data: Buffer, rinfo: RemoteInfo): UDPMessage {
+  return {
+    data,
+    remoteAddress: rinfo.address,
+    remotePort: rinfo.port,
+    destination: rinfo.destination,
+    interfaceIndex: rinfo.interfaceIndex,
+    timestamp: rinfo.timestamp,
+    truncated: rinfo.truncated,
+  };
+}
+
+/**
+ * Checks a written chunk and copies its bytes (what the writer does with
+ * its buffer afterwards can't change or lose the datagram). Throws the
+ * TypeError Chromium throws for the same chunk.
+ */
+export function toOutgoing(chunk: unknown, mode: Mode, family: 4 | 6): OutgoingMessage {
+  const message = toDictionary(chunk, 'UDPMessage');
+  const { data } = message;
+  if (data === undefined) throw new TypeError("UDPMessage: missing 'data' field.");
+  const bytes = copyBytes(data);
+
+  const hasAddress = message.remoteAddress !== undefined;
+  const hasPort = message.remotePort !== undefined;
+  let address: string | undefined;
+  let port: number | undefined;
+  if (hasAddress && hasPort) {
+    if (mode === 'connected') {
+      throw new TypeError("UDPMessage: 'remoteAddress' and 'remotePort' must not be specified in 'connected' mode.");
+    }
+    address = toDOMString(message.remoteAddress, "UDPMessage: 'remoteAddress'");
+    if (address === '') throw new TypeError("UDPMessage: 'remoteAddress' must not be empty.");
+    port = enforceRange(message.remotePort, "UDPMessage: 'remotePort'", MAX_UNSIGNED_SHORT);
+    if (port === 0) throw new TypeError("UDPMessage: 'remotePort' must be greater than zero.");
+  } else if (hasAddress || hasPort) {
+    throw new TypeError("UDPMessage: either none or both 'remoteAddress' and 'remotePort' fields must be specified.");
+  } else if (mode === 'bound') {
+    throw new TypeError("UDPMessage: 'remoteAddress' and 'remotePort' must be specified in 'bound' mode.");
+  }
+
+  if (message.dnsQueryType !== undefined) {
+    if (mode === 'connected') throw new TypeError("UDPMessage: 'dnsQueryType' must not be specified in 'connected' mode.");
+    const wanted = toDnsQueryType(message.dnsQueryType, "UDPMessage: 'dnsQueryType'");
+    if (wanted !== (family === 4 ? 'ipv4' : 'ipv6')) {
+      throw new TypeError(`UDPMessage: 'dnsQueryType' is '${wanted}' but the socket is IPv${family}.`);
+    }
+  }
+  return address === undefined ? { data: bytes } : { data: bytes, address, port };
+}
+
+function copyBytes(data: unknown): Buffer {
+  let bytes: Uint8Array;
+  if (data instanceof Uint8Array) bytes = data;
+  else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+  else throw new TypeError("UDPMessage: 'data' must be an ArrayBuffer or an ArrayBufferView.");
+  if (isDetached(bytes.buffer)) throw new TypeError("UDPMessage: 'data' is detached.");
+  return Buffer.from(bytes);
+}
+
+/** `ArrayBuffer.prototype.detached` where the runtime has it (Node 22+). */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  return (buffer as { detached?: boolean }).detached === true;
+}

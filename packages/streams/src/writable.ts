@@ -1,0 +1,159 @@
+// The writable side: a sink that gathers the chunks written in one tick and
+// hands them to the socket in one sendMany (one sendmmsg on the native
+// backend). write() settles at once while fewer than the high-water mark
+// are in flight (handed to the socket and not yet sent: this includes the
+// socket's own send queue, which grows while the kernel's send buffer is
+// full); past it, write() waits, the stream queues what follows, and its
+// desiredSize and ready show it.
+import type { UnderlyingSink } from 'node:stream/web';
+import type { OutgoingMessage, Socket } from '@udpkit/core';
+import { networkError } from './errors.js';
+import type { Measure } from './high-water-mark.js';
+import { toOutgoing, type UDPMessageInit } from './message.js';
+import type { Mode } from './options.js';
+
+export interface WritableHooks {
+  /** The writer closed the stream and everything written has been sent. */
+  onClose(): void;
+  /** The writer aborted the stream. */
+  onAbort(reason: unknown): void;
+  /** A chunk was invalid (TypeError) or the socket refused a datagram (NetworkError): the stream is errored with `error`. */
+  onError(error: unknown): void;
+}
+
+export class DatagramSink implements UnderlyingSink<UDPMessageInit> {
+  readonly #socket: Socket;
+  readonly #mode: Mode;
+  readonly #family: 4 | 6;
+  readonly #measure: Measure;
+  readonly #hooks: WritableHooks;
+  #controller: WritableStreamDefaultController | undefined;
+  #batch: OutgoingMessage[] = [];
+  #batchSize = 0;
+  /** Size (in the measure's unit) handed to the socket and not yet reported sent. */
+  #inFlight = 0;
+  /** A write waiting for room, and what settles it. */
+  #waiting: { resolve: () => void; reject: (reason: unknown) => void } | undefined;
+  /** close() waiting for everything to be sent. */
+  #draining: { resolve: () => void; reject: (reason: unknown) => void } | undefined;
+  #open = true;
+
+  constructor(socket: Socket, mode: Mode, family: 4 | 6, measure: Measure, hooks: WritableHooks) {
+    this.#socket = socket;
+    this.#mode = mode;
+    this.#family = family;
+    this.#measure = measure;
+    this.#hooks = hooks;
+  }
+
+  start(controller: WritableStreamDefaultController): void {
+    this.#controller = controller;
+    // Chromium's OnAbortSignal: abort() must not wait behind a write that waits for room.
+    // (@types/node 20 lacks the controller's `signal`; Node has it since 18.)
+    const { signal } = controller as WritableStreamDefaultController & { signal: AbortSignal };
+    signal.addEventListener('abort', () => this.#waiting?.reject(signal.reason), { once: true });
+  }
+
+  write(chunk: UDPMessageInit): Promise<void> | undefined {
+    let message: OutgoingMessage;
+    try {
+      message = toOutgoing(chunk, this.#mode, this.#family);
+    } catch (error) {
+      // The stream errors itself with the rejection; the socket closes with it.
+      this.#fail(error);
+      throw error;
+    }
+    if (this.#batch.length === 0) process.nextTick(this.#flush);
+    this.#batch.push(message);
+    const size = this.#measure.size((message.data as Buffer).length);
+    this.#batchSize += size;
+    this.#inFlight += size;
+    if (this.#inFlight < this.#measure.highWaterMark) return undefined;
+    return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
+  }
+
+  close(): Promise<void> | undefined {
+    this.#flush();
+    if (this.#inFlight === 0) {
+      this.#finish();
+      return undefined;
+    }
+    return new Promise((resolve, reject) => (this.#draining = { resolve, reject }));
+  }
+
+  abort(reason: unknown): void {
+    // What was written before the abort still goes out; the socket closes after.
+    this.#flush();
+    if (!this.#stop()) return;
+    this.#hooks.onAbort(reason);
+  }
+
+  /** Errors the stream with `error` (the socket failed or closed under it). */
+  end(error: unknown): void {
+    if (!this.#stop()) return;
+    this.#controller!.error(error);
+    this.#waiting?.reject(error);
+    this.#draining?.reject(error);
+  }
+
+  readonly #flush = (): void => {
+    const batch = this.#batch;
+    if (batch.length === 0 || !this.#open) return;
+    const size = this.#batchSize;
+    this.#batch = [];
+    this.#batchSize = 0;
+    try {
+      this.#socket.sendMany(batch, (error) => this.#sent(size, error));
+    } catch (error) {
+      this.#fail(networkError('send failed', error));
+    }
+  };
+
+  #sent(size: number, error: Error | null): void {
+    this.#inFlight -= size;
+    if (error) {
+      this.#fail(networkError('send failed', error));
+      return;
+    }
+    if (this.#waiting && this.#inFlight < this.#measure.highWaterMark) {
+      const { resolve } = this.#waiting;
+      this.#waiting = undefined;
+      resolve();
+    }
+    if (this.#draining && this.#inFlight === 0) {
+      this.#finish();
+      this.#draining.resolve();
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (!this.#open) return;
+    this.end(error);
+    this.#hooks.onError(error);
+  }
+
+  #finish(): void {
+    if (!this.#stop()) return;
+    this.#hooks.onClose();
+  }
+
+  #stop(): boolean {
+    if (!this.#open) return false;
+    this.#open = false;
+    return true;
+  }
+}
+
+export function createWritable(sink: DatagramSink, measure: Measure): WritableStream<UDPMessageInit> {
+  const { highWaterMark, size } = measure;
+  return new WritableStream(sink, {
+    highWaterMark,
+    size: measure.inBytes ? (chunk) => size(byteLengthOf(chunk?.data)) : undefined,
+  });
+}
+
+/** The size the queueing strategy gives a chunk before write() checks it. */
+function byteLengthOf(data: unknown): number {
+  if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) return data.byteLength;
+  return 0;
+}
