@@ -28,6 +28,8 @@ export class DatagramSource implements UnderlyingSource<UDPMessage> {
 
   start(controller: ReadableStreamDefaultController<UDPMessage>): void {
     this.#controller = controller;
+    // Nothing is read until the stream asks: pull() follows at once if the queue has room.
+    this.#socket.pause();
     this.#socket.on('messages', this.#onMessages);
   }
 

@@ -70,9 +70,8 @@ function makeSocket(plan: SocketPlan): Socket | undefined {
 }
 
 function create(plan: SocketPlan, family: 4 | 6): Socket {
-  let socket: Socket;
   try {
-    socket = createSocket({
+    return createSocket({
       type: family === 4 ? 'udp4' : 'udp6',
       reuseAddr: plan.multicastAllowAddressSharing,
       ipv6Only: plan.ipv6Only,
@@ -82,8 +81,6 @@ function create(plan: SocketPlan, family: 4 | 6): Socket {
     // receiveMetadata on a backend without it.
     throw notSupported('UDPSocket', error);
   }
-  // Nothing is read before the readable asks for it.
-  return socket.pause();
 }
 
 async function open(prepared: Socket | undefined, plan: SocketPlan): Promise<{ info: UDPSocketOpenInfo; streams: SocketStreams }> {

@@ -63,7 +63,7 @@ export class DatagramSink implements UnderlyingSink<UDPMessageInit> {
       this.#fail(error);
       throw error;
     }
-    if (this.#batch.length === 0) process.nextTick(this.#flush);
+    if (this.#batch.length === 0) queueMicrotask(this.#scheduleFlush);
     this.#batch.push(message);
     const size = this.#measure.size((message.data as Buffer).length);
     this.#batchSize += size;
@@ -95,6 +95,16 @@ export class DatagramSink implements UnderlyingSink<UDPMessageInit> {
     this.#waiting?.reject(error);
     this.#draining?.reject(error);
   }
+
+  /**
+   * The stream hands the sink one chunk per microtask. From a microtask,
+   * process.nextTick runs once the microtask queue is empty: after every
+   * chunk written in this tick, even when the first write was made from
+   * a plain callback (where Node runs ticks before microtasks).
+   */
+  readonly #scheduleFlush = (): void => {
+    process.nextTick(this.#flush);
+  };
 
   readonly #flush = (): void => {
     const batch = this.#batch;
