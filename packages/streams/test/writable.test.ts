@@ -1,0 +1,236 @@
+// The writable side: the chunks written in one tick leave in one sendMany;
+// desiredSize and ready; every chunk the Direct Sockets API refuses is a
+// TypeError that errors the stream and closes the socket.
+import type { Socket } from '@udpkit/core';
+import { fromSocket, type UDPMessageInit } from '@udpkit/streams';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { backend, closeCore, coreBound, families, loopback, openBound, openConnected, outcome, text, waitFor } from './support/helpers.js';
+
+/** Resolves with the first `count` datagrams `socket` receives, as text. */
+function receive(socket: Socket, count: number): Promise<string[]> {
+  return new Promise((resolve) => {
+    const got: string[] = [];
+    const onMessage = (data: Buffer) => {
+      got.push(data.toString());
+      if (got.length === count) {
+        socket.off('message', onMessage);
+        resolve(got);
+      }
+    };
+    socket.on('message', onMessage);
+  });
+}
+
+const encode = (value: string) => new TextEncoder().encode(value);
+
+describe.each(families)('writable over IPv%i', (family) => {
+  const address = loopback(family);
+  let sockets: Socket[] = [];
+  const track = (...more: Socket[]) => (sockets.push(...more), more);
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await closeCore(...sockets);
+    sockets = [];
+  });
+
+  it('sends the chunks written in one tick in one sendMany, in order', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    receiver.setRecvBufferSize(4 << 20);
+    const sendMany = vi.spyOn(sender, 'sendMany');
+    const writer = fromSocket(sender, { writableHighWaterMark: 1000 }).writable.getWriter();
+    await writer.ready;
+    const arrived = receive(receiver, 300);
+    const batchesBefore = sender.stats().sendBatches;
+    // From an async function (inside the microtask queue) ...
+    for (let i = 0; i < 100; i++) void writer.write({ data: encode(String(i)), remoteAddress: address, remotePort: port });
+    await waitFor(() => sender.stats().datagramsSent === 100, 'the first 100');
+    // ... and from a plain callback, where Node runs process.nextTick before microtasks.
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        for (let i = 100; i < 300; i++) void writer.write({ data: encode(String(i)), remoteAddress: address, remotePort: port });
+        resolve();
+      }),
+    );
+    expect(await arrived).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    expect(sendMany.mock.calls.map(([messages]) => messages.length)).toEqual([100, 200]);
+    // One sendmmsg per sendMany on the native backend; one send per datagram on the portable one.
+    expect(sender.stats().sendBatches - batchesBefore).toBe(backend === 'native' ? 2 : 300);
+  });
+
+  it('has desiredSize = high-water mark - chunks queued, and ready follows it', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    const writer = fromSocket(sender, { writableHighWaterMark: 4 }).writable.getWriter();
+    await writer.ready;
+    expect(writer.desiredSize).toBe(4);
+    const arrived = receive(receiver, 10);
+    const sizes: (number | null)[] = [];
+    for (let i = 0; i < 10; i++) {
+      void writer.write({ data: encode(String(i)), remoteAddress: address, remotePort: port });
+      sizes.push(writer.desiredSize);
+    }
+    expect(sizes).toEqual([3, 2, 1, 0, -1, -2, -3, -4, -5, -6]);
+    let ready = false;
+    void writer.ready.then(() => (ready = true));
+    await Promise.resolve();
+    expect(ready).toBe(false);
+    expect(await arrived).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+    await writer.ready;
+    await waitFor(() => writer.desiredSize === 4, 'an empty queue');
+  });
+
+  it('counts the high-water mark in bytes', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    const writer = fromSocket(sender, { writableHighWaterMark: { bytes: 1000 } }).writable.getWriter();
+    await writer.ready;
+    void writer.write({ data: new Uint8Array(300), remoteAddress: address, remotePort: port });
+    expect(writer.desiredSize).toBe(700);
+    void writer.write({ data: new Uint8Array(800), remoteAddress: address, remotePort: port });
+    expect(writer.desiredSize).toBe(-100);
+    await writer.ready;
+    await waitFor(() => writer.desiredSize === 1000, 'an empty queue');
+  });
+
+  it('copies the data at write(): changing the buffer afterwards changes nothing', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    const writer = fromSocket(sender).writable.getWriter();
+    const arrived = receive(receiver, 1);
+    const data = Buffer.from('original');
+    // Once write() has resolved, the buffer is the caller's again (the datagram leaves in the next tick).
+    await writer.write({ data, remoteAddress: address, remotePort: port });
+    data.fill(0x2d);
+    expect(await arrived).toEqual(['original']);
+  });
+
+  it('takes an ArrayBuffer, a DataView, any typed array and an empty datagram', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    const writer = fromSocket(sender).writable.getWriter();
+    const got: number[][] = [];
+    receiver.on('message', (data) => got.push([...data]));
+    const bytes = new Uint8Array([1, 2, 3, 4, 5, 6]);
+    for (const data of [bytes.buffer, new DataView(bytes.buffer, 1, 2), new Uint16Array([0x0201]), bytes.subarray(4), new Uint8Array(0)]) {
+      void writer.write({ data, remoteAddress: address, remotePort: port });
+    }
+    await waitFor(() => got.length === 5, 'five datagrams');
+    expect(got).toEqual([[1, 2, 3, 4, 5, 6], [2, 3], [1, 2], [5, 6], []]);
+  });
+
+  it('errors with a NetworkError (cause: the core error) when the kernel refuses a datagram, and closes the socket', async () => {
+    const { socket, info } = await openBound(family);
+    const writer = info.writable.getWriter();
+    const tooLarge = family === 4 ? 65508 : 65528;
+    // The write itself is accepted (sent in the next tick); the failure errors the stream.
+    await writer.write({ data: new Uint8Array(tooLarge), remoteAddress: address, remotePort: 9 });
+    const closed = await outcome(writer.closed);
+    expect(closed).toMatchObject({ error: { name: 'NetworkError', cause: { code: 'EMSGSIZE', syscall: 'send' } } });
+    const socketClosed = await outcome(socket.closed);
+    expect((socketClosed as { error: unknown }).error).toBe((closed as { error: unknown }).error);
+    await expect(info.readable.getReader().read()).rejects.toMatchObject({ name: 'NetworkError' });
+  });
+});
+
+describe('writable chunks that are TypeErrors', () => {
+  const bad: [string, 'bound' | 'connected', unknown, RegExp][] = [
+    ['a number as the chunk', 'bound', 42, /UDPMessage must be an object/],
+    ['no data', 'connected', {}, /missing 'data' field/],
+    ['a string as data', 'connected', { data: 'text' }, /'data' must be an ArrayBuffer or an ArrayBufferView/],
+    ['no destination in bound mode', 'bound', { data: encode('x') }, /must be specified in 'bound' mode/],
+    ['a destination in connected mode', 'connected', { data: encode('x'), remoteAddress: '127.0.0.1', remotePort: 9 }, /must not be specified in 'connected' mode/],
+    ['remoteAddress without remotePort', 'bound', { data: encode('x'), remoteAddress: '127.0.0.1' }, /either none or both/],
+    ['remotePort without remoteAddress', 'connected', { data: encode('x'), remotePort: 9 }, /either none or both/],
+    ['an empty remoteAddress', 'bound', { data: encode('x'), remoteAddress: '', remotePort: 9 }, /'remoteAddress' must not be empty/],
+    ['remotePort 0', 'bound', { data: encode('x'), remoteAddress: '127.0.0.1', remotePort: 0 }, /'remotePort' must be greater than zero/],
+    ['remotePort 65536', 'bound', { data: encode('x'), remoteAddress: '127.0.0.1', remotePort: 65536 }, /'remotePort' must be between 0 and 65535/],
+    ['dnsQueryType in connected mode', 'connected', { data: encode('x'), dnsQueryType: 'ipv4' }, /'dnsQueryType' must not be specified in 'connected' mode/],
+    ['dnsQueryType of the other family', 'bound', { data: encode('x'), remoteAddress: 'localhost', remotePort: 9, dnsQueryType: 'ipv6' }, /'dnsQueryType' is 'ipv6' but the socket is IPv4/],
+    ['an unknown dnsQueryType', 'bound', { data: encode('x'), remoteAddress: 'localhost', remotePort: 9, dnsQueryType: 'AAAA' }, /must be 'ipv4' or 'ipv6'/],
+  ];
+
+  it.each(bad)('%s: write() rejects, the stream errors, the socket closes with the TypeError', async (_, mode, chunk, message) => {
+    const peer = await openBound(4);
+    const { socket, info } = mode === 'bound' ? await openBound(4) : await openConnected(4, peer.info.localPort);
+    const writer = info.writable.getWriter();
+    const write = await outcome(writer.write(chunk as UDPMessageInit));
+    expect(write).toMatchObject({ error: expect.any(TypeError) });
+    expect(String((write as { error: Error }).error.message)).toMatch(message);
+    await expect(writer.closed).rejects.toBe((write as { error: unknown }).error);
+    await expect(socket.closed).rejects.toBe((write as { error: unknown }).error);
+    await peer.socket.close();
+  });
+});
+
+describe('writable in bound mode', () => {
+  it('resolves a host name destination through the socket family', async () => {
+    const { socket, info } = await openBound(4);
+    const receiver = await coreBound(4);
+    const arrived = receive(receiver, 1);
+    const writer = info.writable.getWriter();
+    await writer.write({ data: encode('by name'), remoteAddress: 'localhost', remotePort: receiver.address().port, dnsQueryType: 'ipv4' });
+    expect(await arrived).toEqual(['by name']);
+    writer.releaseLock();
+    await socket.close();
+    await closeCore(receiver);
+  });
+});
+
+const canThrottle = process.getuid?.() === 0;
+if (!canThrottle) console.warn('the full-send-buffer test is skipped: it needs root to make a network namespace');
+
+// Loopback frees the send buffer as it transmits: only a rate-limited lo in a
+// private namespace makes the kernel say EAGAIN and the socket queue datagrams.
+describe.runIf(canThrottle)('writable against a full send buffer (EAGAIN)', () => {
+  it('waits: desiredSize drops below 0 while the socket queues, and every datagram arrives once, in order', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const script = `
+      import { createSocket } from '@udpkit/core';
+      import { fromSocket } from '@udpkit/streams';
+      const total = 3000;
+      const receiver = createSocket('udp4');
+      await new Promise((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+      receiver.setRecvBufferSize(4 << 20);
+      const got = [];
+      receiver.on('message', (data) => got.push(data.readUInt32BE(0)));
+      const sender = createSocket('udp4');
+      await new Promise((resolve) => sender.bind(0, '127.0.0.1', resolve));
+      sender.setSendBufferSize(1);
+      const port = receiver.address().port;
+      const pair = fromSocket(sender, { writableHighWaterMark: 64 });
+      const writer = pair.writable.getWriter();
+      let peakQueue = 0, waits = 0, lowestDesired = 64;
+      const sample = setInterval(() => (peakQueue = Math.max(peakQueue, sender.getSendQueueCount())), 1);
+      for (let i = 0; i < total; i++) {
+        const data = Buffer.alloc(64);
+        data.writeUInt32BE(i);
+        if (writer.desiredSize <= 0) {
+          waits++;
+          await writer.ready;
+        }
+        void writer.write({ data, remoteAddress: '127.0.0.1', remotePort: port });
+        lowestDesired = Math.min(lowestDesired, writer.desiredSize);
+      }
+      await writer.close();
+      clearInterval(sample);
+      const deadline = Date.now() + 10000;
+      while (got.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      console.log(JSON.stringify({ received: got.length, inOrder: got.every((n, i) => n === i), waits, peakQueue, lowestDesired,
+        sent: sender.stats().datagramsSent }));
+      writer.releaseLock();
+      await pair.close();
+      receiver.close();`;
+    const output = execFileSync(
+      'unshare',
+      ['-n', 'sh', '-c', 'ip link set lo up && tc qdisc add dev lo root tbf rate 20mbit burst 16kb latency 200ms && exec "$@"', 'sh', process.execPath, '--input-type=module', '-e', script],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 20_000, env: { ...process.env, UDPKIT_BACKEND: backend } },
+    );
+    const result = JSON.parse(output);
+    expect(result).toMatchObject({ received: 3000, inOrder: true, sent: 3000, lowestDesired: 0 });
+    // The writer had to wait on ready: the kernel pushed back through the stream.
+    expect(result.waits).toBeGreaterThan(0);
+    if (backend === 'native') expect(result.peakQueue).toBeGreaterThan(0);
+  });
+});
