@@ -28,7 +28,7 @@ afterEach(() => {
 describe.each(families)('readable over IPv%i', (family) => {
   const address = loopback(family);
   let sockets: Socket[] = [];
-  const track = (...more: Socket[]) => (sockets.push(...more), more);
+  const track = <T extends Socket[]>(...more: T): T => (sockets.push(...more), more);
   afterEach(async () => {
     await closeCore(...sockets);
     sockets = [];

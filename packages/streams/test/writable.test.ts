@@ -26,7 +26,7 @@ const encode = (value: string) => new TextEncoder().encode(value);
 describe.each(families)('writable over IPv%i', (family) => {
   const address = loopback(family);
   let sockets: Socket[] = [];
-  const track = (...more: Socket[]) => (sockets.push(...more), more);
+  const track = <T extends Socket[]>(...more: T): T => (sockets.push(...more), more);
   afterEach(async () => {
     vi.restoreAllMocks();
     await closeCore(...sockets);
@@ -53,7 +53,7 @@ describe.each(families)('writable over IPv%i', (family) => {
       }),
     );
     expect(await arrived).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
-    expect(sendMany.mock.calls.map(([messages]) => messages.length)).toEqual([100, 200]);
+    expect(sendMany.mock.calls.map((call) => call[0].length)).toEqual([100, 200]);
     // One sendmmsg per sendMany on the native backend; one send per datagram on the portable one.
     expect(sender.stats().sendBatches - batchesBefore).toBe(backend === 'native' ? 2 : 300);
   });
