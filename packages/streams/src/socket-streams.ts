@@ -43,8 +43,10 @@ export class SocketStreams {
   #failure: unknown;
   #readableEnded = false;
   #writableEnded = false;
+  /** close() was called. */
   #closing = false;
-  #socketClosed = false;
+  /** The socket is closing or closed. */
+  #closed = false;
 
   constructor(socket: Socket, options: StreamsOptions) {
     this.#socket = socket;
@@ -67,7 +69,7 @@ export class SocketStreams {
   }
 
   close(): Promise<void> {
-    if (this.#closing || this.#socketClosed) return this.closed;
+    if (this.#closing || this.#closed) return this.closed;
     if (this.readable.locked || this.writable.locked) {
       return Promise.reject(invalidState('Close called on locked streams.'));
     }
@@ -96,7 +98,7 @@ export class SocketStreams {
   }
 
   #fail(error: unknown): void {
-    if (this.#socketClosed) return;
+    if (this.#closed) return;
     this.#failure ??= error;
     this.#source.end(error);
     this.#sink.end(error);
@@ -108,7 +110,7 @@ export class SocketStreams {
   };
 
   readonly #onSocketClose = (): void => {
-    this.#socketClosed = true;
+    this.#closed = true;
     this.#socket.off('error', this.#onSocketError);
     // Closed by its owner: the stream of datagrams has simply ended.
     this.#source.end();
@@ -119,7 +121,8 @@ export class SocketStreams {
   };
 
   #closeSocket(): void {
-    if (this.#socketClosed) return;
+    if (this.#closed) return;
+    this.#closed = true;
     try {
       this.#socket.close();
     } catch {
