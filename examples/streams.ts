@@ -1,9 +1,8 @@
 // Datagrams through WHATWG streams: decode in a TransformStream, collect in a WritableStream.
-import { createSocket } from '@udpkit/core';
-import { readableFrom, type UDPMessage } from '@udpkit/streams';
+import { UDPSocket, type UDPMessage } from '@udpkit/streams';
 
-const socket = createSocket('udp4');
-await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+const socket = new UDPSocket({ localAddress: '127.0.0.1' });
+const { readable, localPort } = await socket.opened;
 
 const decode = new TransformStream<UDPMessage, string>({
   transform(message, controller) {
@@ -12,19 +11,26 @@ const decode = new TransformStream<UDPMessage, string>({
 });
 
 const lines: string[] = [];
-const done = readableFrom(socket)
+const stop = new AbortController();
+const done = readable
   .pipeThrough(decode)
   .pipeTo(
     new WritableStream({
       write(line) {
         lines.push(line);
-        // Closing the socket ends the stream.
-        if (lines.length === 3) socket.close();
+        // Aborting the pipe cancels the readable, which closes the socket.
+        if (lines.length === 3) stop.abort();
       },
     }),
+    { signal: stop.signal },
   );
 
-const sender = createSocket('udp4');
-sender.sendMany(['hello', 'from', 'streams'].map((data) => ({ data, port: socket.address().port })), () => sender.close());
-await done;
+const sender = new UDPSocket({ remoteAddress: '127.0.0.1', remotePort: localPort });
+const { writable } = await sender.opened;
+const writer = writable.getWriter();
+for (const word of ['hello', 'from', 'streams']) void writer.write({ data: new TextEncoder().encode(word) });
+writer.releaseLock();
+
+await done.catch(() => {}); // rejects with the abort reason
+await sender.close();
 console.log(lines.join('\n'));

@@ -56,6 +56,10 @@ describe('examples', () => {
     );
   });
 
+  it('streams-pipe.ts: a relay between two sockets as one stream pipeline', () => {
+    expect(run('streams-pipe.ts')).toBe('kitchen 69.8°F\ncellar 54.5°F\nattic 86.0°F\ngarden 24.8°F\n');
+  });
+
   it('rx-pipeline.ts: totals per metric', () => {
     expect(run('rx-pipeline.ts')).toBe("{ hits: 3, bytes: 704 }\n");
   });
