@@ -1,0 +1,123 @@
+// One send-path contender, run as a child process by bench/run.ts (inside the
+// bench's network namespace):
+//
+//   node --import tsx bench/sender.ts --impl dgram|writable|sendMany --address 192.0.2.2 --size 64 --count 200000 --warmup 20000
+//
+// Sends `count` datagrams of `size` bytes as fast as its loop allows and
+// prints one JSON line: measured datagrams, CPU and wall microseconds of the
+// measured part (after the first `warmup`), errors.
+//
+// - dgram:    node:dgram, 64 send() calls per tick, then wait for their callbacks;
+// - writable: @udpkit/streams, a writer that writes while desiredSize > 0 and awaits ready;
+// - sendMany: @udpkit/core, one sendMany() of 64 per round (the floor under the writable).
+import { Buffer } from 'node:buffer';
+import nodeDgram from 'node:dgram';
+import { parseArgs } from 'node:util';
+import { createSocket } from '@udpkit/core';
+import { UDPSocket } from '@udpkit/streams';
+
+const { values } = parseArgs({
+  options: {
+    impl: { type: 'string' },
+    address: { type: 'string' },
+    port: { type: 'string', default: '9' },
+    size: { type: 'string', default: '64' },
+    count: { type: 'string', default: '200000' },
+    warmup: { type: 'string', default: '20000' },
+  },
+});
+const address = values.address!;
+const port = Number(values.port);
+const count = Number(values.count);
+const warmup = Number(values.warmup);
+const WINDOW = 64;
+const payload = Buffer.alloc(Number(values.size), 'x');
+
+let cpu = process.cpuUsage();
+let start = process.hrtime.bigint();
+let errors = 0;
+let result: Record<string, unknown> | undefined;
+/** The measurement ends once every datagram was handed to the kernel (before closing). */
+const measured = () => {
+  const used = process.cpuUsage(cpu);
+  const wallUs = Number(process.hrtime.bigint() - start) / 1000;
+  result = { impl: values.impl, measured: count - warmup, cpuUs: used.user + used.system, userUs: used.user, wallUs: Math.round(wallUs), errors };
+};
+const mark = () => {
+  cpu = process.cpuUsage();
+  start = process.hrtime.bigint();
+};
+
+/** Runs `round(n)` (which sends n datagrams and resolves once they are handed over) until `count` went. */
+async function loop(round: (n: number) => Promise<void>): Promise<void> {
+  let issued = 0;
+  let measuring = warmup === 0;
+  while (issued < count) {
+    if (!measuring && issued >= warmup) {
+      measuring = true;
+      mark();
+    }
+    const n = Math.min(WINDOW, count - issued);
+    issued += n;
+    await round(n);
+  }
+}
+
+switch (values.impl) {
+  case 'dgram': {
+    const socket = nodeDgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, resolve));
+    await loop(
+      (n) =>
+        new Promise((resolve) => {
+          let pending = n;
+          const onSent = (error: Error | null) => {
+            if (error) errors++;
+            if (--pending === 0) resolve();
+          };
+          for (let i = 0; i < n; i++) socket.send(payload, port, address, onSent);
+        }),
+    );
+    measured();
+    socket.close();
+    break;
+  }
+  case 'sendMany': {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, resolve));
+    const messages = Array.from({ length: WINDOW }, () => ({ data: payload, port, address }));
+    await loop(
+      (n) =>
+        new Promise((resolve) =>
+          socket.sendMany(n === WINDOW ? messages : messages.slice(0, n), (error, sent) => {
+            if (error) errors += n - sent;
+            resolve();
+          }),
+        ),
+    );
+    measured();
+    socket.close();
+    break;
+  }
+  case 'writable': {
+    const socket = new UDPSocket({ localAddress: '0.0.0.0', writableHighWaterMark: WINDOW });
+    const writer = (await socket.opened).writable.getWriter();
+    const chunk = { data: payload, remoteAddress: address, remotePort: port };
+    // The writer's own pace: write while the stream wants more, else wait for ready.
+    await loop(async (n) => {
+      for (let i = 0; i < n; i++) {
+        if (writer.desiredSize! <= 0) await writer.ready;
+        void writer.write(chunk).catch(() => errors++);
+      }
+    });
+    await writer.close();
+    measured();
+    writer.releaseLock();
+    await socket.close();
+    break;
+  }
+  default:
+    throw new Error(`unknown --impl ${values.impl}`);
+}
+
+process.stdout.write(`${JSON.stringify(result)}\n`);
