@@ -14,6 +14,9 @@ export interface UDPMessageInit {
   dnsQueryType?: SocketDnsQueryType;
 }
 
+/** What the writable takes: one datagram, or an array of them sent together. */
+export type WriteChunk = UDPMessageInit | readonly UDPMessageInit[];
+
 /** A datagram read. The metadata fields are there when `receiveMetadata` asked for them. */
 export interface UDPMessage {
   /** The payload: a view into the memory of the batch it arrived in. */

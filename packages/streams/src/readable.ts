@@ -3,6 +3,12 @@
 // or past its high-water mark the socket is paused, so further datagrams
 // wait in the kernel's receive buffer instead of the heap. The stream calls
 // pull() again only once a read made room, and pull() resumes the socket.
+// pull()'s promise settles when the next batch has been enqueued, so the
+// stream asks once per batch rather than once per datagram.
+//
+// Chunks are one UDPMessage per datagram, or, with `batches`, one
+// UDPMessage[] per kernel batch: the streams' own cost is then paid once
+// per batch instead of once per datagram.
 import type { UnderlyingSource } from 'node:stream/web';
 import type { RemoteInfo, Socket } from '@udpkit/core';
 import type { Measure } from './high-water-mark.js';
@@ -13,28 +19,35 @@ export interface ReadableHooks {
   onCancel(reason: unknown): void;
 }
 
-export class DatagramSource implements UnderlyingSource<UDPMessage> {
+export type ReadChunk = UDPMessage | UDPMessage[];
+
+export class DatagramSource<Chunk extends ReadChunk> implements UnderlyingSource<Chunk> {
   readonly #socket: Socket;
   readonly #hooks: ReadableHooks;
   readonly #toMessage: (data: Buffer, rinfo: RemoteInfo) => UDPMessage;
-  #controller: ReadableStreamDefaultController<UDPMessage> | undefined;
+  readonly #batches: boolean;
+  #controller: ReadableStreamDefaultController<Chunk> | undefined;
+  /** Settles the pending pull() once a batch came (or the stream ended). */
+  #pulled: (() => void) | undefined;
   #open = true;
 
-  constructor(socket: Socket, hooks: ReadableHooks, withMetadata: boolean) {
+  constructor(socket: Socket, hooks: ReadableHooks, options: { withMetadata: boolean; batches: boolean }) {
     this.#socket = socket;
     this.#hooks = hooks;
-    this.#toMessage = withMetadata ? toReceivedWithMetadata : toReceived;
+    this.#toMessage = options.withMetadata ? toReceivedWithMetadata : toReceived;
+    this.#batches = options.batches;
   }
 
-  start(controller: ReadableStreamDefaultController<UDPMessage>): void {
+  start(controller: ReadableStreamDefaultController<Chunk>): void {
     this.#controller = controller;
     // Nothing is read until the stream asks: pull() follows at once if the queue has room.
     this.#socket.pause();
     this.#socket.on('messages', this.#onMessages);
   }
 
-  pull(): void {
+  pull(): Promise<void> {
     this.#socket.resume();
+    return new Promise((resolve) => (this.#pulled = resolve));
   }
 
   cancel(reason: unknown): void {
@@ -52,22 +65,42 @@ export class DatagramSource implements UnderlyingSource<UDPMessage> {
   readonly #onMessages = (buffers: Buffer[], rinfos: RemoteInfo[]): void => {
     const controller = this.#controller!;
     const toMessage = this.#toMessage;
-    for (let i = 0; i < buffers.length; i++) controller.enqueue(toMessage(buffers[i]!, rinfos[i]!));
+    if (this.#batches) {
+      const batch = new Array<UDPMessage>(buffers.length);
+      for (let i = 0; i < buffers.length; i++) batch[i] = toMessage(buffers[i]!, rinfos[i]!);
+      controller.enqueue(batch as Chunk);
+    } else {
+      for (let i = 0; i < buffers.length; i++) controller.enqueue(toMessage(buffers[i]!, rinfos[i]!) as Chunk);
+    }
     if (controller.desiredSize! <= 0) this.#socket.pause();
+    this.#settlePull();
   };
+
+  #settlePull(): void {
+    const pulled = this.#pulled;
+    this.#pulled = undefined;
+    pulled?.();
+  }
 
   #detach(): boolean {
     if (!this.#open) return false;
     this.#open = false;
     this.#socket.off('messages', this.#onMessages);
+    this.#settlePull();
     return true;
   }
 }
 
-export function createReadable(source: DatagramSource, measure: Measure): ReadableStream<UDPMessage> {
+/** The readable over `source`; its high-water mark counts datagrams (a batch counts its length) or bytes. */
+export function createReadable<Chunk extends ReadChunk>(source: DatagramSource<Chunk>, measure: Measure, batches: boolean): ReadableStream<Chunk> {
   const { highWaterMark, size } = measure;
-  return new ReadableStream(source, {
-    highWaterMark,
-    size: measure.inBytes ? (message) => size(message.data.byteLength) : undefined,
-  });
+  // One datagram per chunk, counted: the stream's own count is the fastest.
+  if (!batches && !measure.inBytes) return new ReadableStream(source, { highWaterMark });
+  const sizeOf = (chunk: ReadChunk): number => {
+    if (!Array.isArray(chunk)) return size(chunk.data.byteLength);
+    let total = 0;
+    for (const message of chunk) total += size(message.data.byteLength);
+    return total;
+  };
+  return new ReadableStream(source, { highWaterMark, size: sizeOf });
 }

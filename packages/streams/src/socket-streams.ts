@@ -15,9 +15,9 @@
 import type { Socket } from '@udpkit/core';
 import { invalidState, networkError, socketClosed, streamClosed } from './errors.js';
 import type { Measure } from './high-water-mark.js';
-import type { UDPMessage, UDPMessageInit } from './message.js';
+import type { WriteChunk } from './message.js';
 import type { Mode } from './options.js';
-import { createReadable, DatagramSource } from './readable.js';
+import { createReadable, DatagramSource, type ReadChunk } from './readable.js';
 import { createWritable, DatagramSink } from './writable.js';
 
 export interface StreamsOptions {
@@ -26,16 +26,18 @@ export interface StreamsOptions {
   readable: Measure;
   writable: Measure;
   receiveMetadata: boolean;
+  /** Read one UDPMessage[] per kernel batch instead of one UDPMessage per datagram. */
+  readableBatches: boolean;
   /** Runs once the socket has closed, before `closed` settles. */
   onClose?: () => void;
 }
 
 export class SocketStreams {
-  readonly readable: ReadableStream<UDPMessage>;
-  readonly writable: WritableStream<UDPMessageInit>;
+  readonly readable: ReadableStream<ReadChunk>;
+  readonly writable: WritableStream<WriteChunk>;
   readonly closed: Promise<void>;
   readonly #socket: Socket;
-  readonly #source: DatagramSource;
+  readonly #source: DatagramSource<ReadChunk>;
   readonly #sink: DatagramSink;
   readonly #onClose: (() => void) | undefined;
   #settle!: { resolve: () => void; reject: (reason: unknown) => void };
@@ -55,13 +57,17 @@ export class SocketStreams {
     // `closed` rejecting is the normal report of a failure, not an unhandled rejection.
     this.closed.catch(() => {});
 
-    this.#source = new DatagramSource(socket, { onCancel: (reason) => this.#ended('readable', reason) }, options.receiveMetadata);
+    this.#source = new DatagramSource(
+      socket,
+      { onCancel: (reason) => this.#ended('readable', reason) },
+      { withMetadata: options.receiveMetadata, batches: options.readableBatches },
+    );
     this.#sink = new DatagramSink(socket, options.mode, options.family, options.writable, {
       onClose: () => this.#ended('writable', undefined),
       onAbort: (reason) => this.#ended('writable', reason),
       onError: (error) => this.#fail(error),
     });
-    this.readable = createReadable(this.#source, options.readable);
+    this.readable = createReadable(this.#source, options.readable, options.readableBatches);
     this.writable = createWritable(this.#sink, options.writable);
 
     socket.on('error', this.#onSocketError);

@@ -5,14 +5,15 @@
 import dns from 'node:dns';
 import { createSocket, type Socket } from '@udpkit/core';
 import { invalidState, networkError, notSupported } from './errors.js';
-import type { UDPMessage, UDPMessageInit } from './message.js';
+import type { UDPMessage, WriteChunk } from './message.js';
 import { MulticastController } from './multicast-controller.js';
 import { planSocket, type SocketPlan, type UDPSocketOptions } from './options.js';
 import { SocketStreams } from './socket-streams.js';
 
 export interface UDPSocketOpenInfo {
   readable: ReadableStream<UDPMessage>;
-  writable: WritableStream<UDPMessageInit>;
+  /** Takes a UDPMessageInit, or an array of them sent together. */
+  writable: WritableStream<WriteChunk>;
   localAddress: string;
   localPort: number;
   /** Connected mode only. */
@@ -109,11 +110,12 @@ async function open(prepared: Socket | undefined, plan: SocketPlan): Promise<{ i
     readable: plan.readable,
     writable: plan.writable,
     receiveMetadata: plan.receiveMetadata !== undefined,
+    readableBatches: false,
     onClose: () => multicastController?.onClose(),
   });
   const local = socket.address();
   const info: UDPSocketOpenInfo = {
-    readable: streams.readable,
+    readable: streams.readable as ReadableStream<UDPMessage>,
     writable: streams.writable,
     localAddress: local.address,
     localPort: local.port,

@@ -9,7 +9,7 @@ import type { UnderlyingSink } from 'node:stream/web';
 import type { OutgoingMessage, Socket } from '@udpkit/core';
 import { networkError } from './errors.js';
 import type { Measure } from './high-water-mark.js';
-import { toOutgoing, type UDPMessageInit } from './message.js';
+import { toOutgoing, type WriteChunk } from './message.js';
 import type { Mode } from './options.js';
 
 export interface WritableHooks {
@@ -21,7 +21,7 @@ export interface WritableHooks {
   onError(error: unknown): void;
 }
 
-export class DatagramSink implements UnderlyingSink<UDPMessageInit> {
+export class DatagramSink implements UnderlyingSink<WriteChunk> {
   readonly #socket: Socket;
   readonly #mode: Mode;
   readonly #family: 4 | 6;
@@ -54,18 +54,23 @@ export class DatagramSink implements UnderlyingSink<UDPMessageInit> {
     signal.addEventListener('abort', () => this.#waiting?.reject(signal.reason), { once: true });
   }
 
-  write(chunk: UDPMessageInit): Promise<void> | undefined {
-    let message: OutgoingMessage;
+  write(chunk: WriteChunk): Promise<void> | undefined {
+    let messages: OutgoingMessage[];
     try {
-      message = toOutgoing(chunk, this.#mode, this.#family);
+      messages = Array.isArray(chunk)
+        ? chunk.map((message: unknown) => toOutgoing(message, this.#mode, this.#family))
+        : [toOutgoing(chunk, this.#mode, this.#family)];
     } catch (error) {
       // The stream errors itself with the rejection; the socket closes with it.
       this.#fail(error);
       throw error;
     }
     if (this.#batch.length === 0) queueMicrotask(this.#scheduleFlush);
-    this.#batch.push(message);
-    const size = this.#measure.size((message.data as Buffer).length);
+    let size = 0;
+    for (const message of messages) {
+      this.#batch.push(message);
+      size += this.#measure.size((message.data as Buffer).length);
+    }
     this.#batchSize += size;
     this.#inFlight += size;
     if (this.#inFlight < this.#measure.highWaterMark) return undefined;
@@ -154,12 +159,16 @@ export class DatagramSink implements UnderlyingSink<UDPMessageInit> {
   }
 }
 
-export function createWritable(sink: DatagramSink, measure: Measure): WritableStream<UDPMessageInit> {
+/** The writable over `sink`; its high-water mark counts datagrams (an array counts its length) or bytes. */
+export function createWritable(sink: DatagramSink, measure: Measure): WritableStream<WriteChunk> {
   const { highWaterMark, size } = measure;
-  return new WritableStream(sink, {
-    highWaterMark,
-    size: measure.inBytes ? (chunk) => size(byteLengthOf(chunk?.data)) : undefined,
-  });
+  const sizeOf = (chunk: WriteChunk): number => {
+    if (!Array.isArray(chunk)) return size(byteLengthOf((chunk as { data?: unknown } | undefined)?.data));
+    let total = 0;
+    for (const message of chunk) total += size(byteLengthOf((message as { data?: unknown } | undefined)?.data));
+    return total;
+  };
+  return new WritableStream(sink, { highWaterMark, size: sizeOf });
 }
 
 /** The size the queueing strategy gives a chunk before write() checks it. */

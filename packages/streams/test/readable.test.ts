@@ -189,6 +189,27 @@ describe.each(families)('readable over IPv%i', (family) => {
     else expect(kernelDrops).toBe(0); // node:dgram has no SO_RXQ_OVFL
   });
 
+  it('with readableBatches, reads one UDPMessage[] per kernel batch, counted by its length', async () => {
+    const [receiver, sender] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    receiver.pause();
+    await sendNumbered(sender, 10, port, address);
+    const { readable } = fromSocket(receiver, { readableBatches: true, readableHighWaterMark: 4 });
+    await waitFor(() => receiver.isPaused() && receiver.stats().datagramsReceived > 0, 'the queue to fill');
+    const reader = readable.getReader();
+    const seen: string[] = [];
+    const batchSizes: number[] = [];
+    while (seen.length < 10) {
+      const { value } = await reader.read();
+      batchSizes.push(value!.length);
+      for (const message of value!) seen.push(text(message.data));
+    }
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+    // native: the ten came in one recvmmsg; portable: node:dgram hands them over one by one.
+    expect(batchSizes).toEqual(backend === 'native' ? [10] : Array(10).fill(1));
+    expect(receiver.stats().receiveBatches).toBe(batchSizes.length);
+  });
+
   it('is async-iterable, and breaking out of the loop closes the socket', async () => {
     const [receiver, sender] = track(await coreBound(family), await coreBound(family));
     const port = receiver.address().port;

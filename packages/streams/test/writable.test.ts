@@ -58,6 +58,31 @@ describe.each(families)('writable over IPv%i', (family) => {
     expect(sender.stats().sendBatches - batchesBefore).toBe(backend === 'native' ? 2 : 300);
   });
 
+  it('sends an array chunk in one sendMany; desiredSize counts its datagrams', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    const sendMany = vi.spyOn(sender, 'sendMany');
+    const writer = fromSocket(sender, { writableHighWaterMark: 100 }).writable.getWriter();
+    await writer.ready;
+    const arrived = receive(receiver, 64);
+    void writer.write(Array.from({ length: 64 }, (_, i) => ({ data: encode(String(i)), remoteAddress: address, remotePort: port })));
+    expect(writer.desiredSize).toBe(36);
+    expect(await arrived).toEqual(Array.from({ length: 64 }, (_, i) => String(i)));
+    expect(sendMany).toHaveBeenCalledTimes(1);
+  });
+
+  it('sends none of an array chunk that holds one bad message', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    const sendMany = vi.spyOn(sender, 'sendMany');
+    const { writable, closed } = fromSocket(sender);
+    const writer = writable.getWriter();
+    const chunk = [{ data: encode('good'), remoteAddress: address, remotePort: port }, { data: encode('no port'), remoteAddress: address }];
+    await expect(writer.write(chunk)).rejects.toThrow(/either none or both/);
+    await expect(closed).rejects.toThrow(TypeError);
+    expect(sendMany).not.toHaveBeenCalled();
+  });
+
   it('has desiredSize = high-water mark - chunks queued, and ready follows it', async () => {
     const [sender, receiver] = track(await coreBound(family), await coreBound(family));
     const port = receiver.address().port;
