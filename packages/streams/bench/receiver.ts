@@ -9,11 +9,12 @@
 //
 // - message:  @udpkit/core, a raw 'message' listener;
 // - readable: @udpkit/streams, UDPSocket's readable piped into a counting WritableStream;
+// - batches:  @udpkit/streams, fromSocket({ readableBatches: true }) piped into a counting WritableStream;
 // - dgram:    node:dgram, a 'message' listener (for reference).
 import nodeDgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { createSocket } from '@udpkit/core';
-import { UDPSocket, type UDPMessage } from '@udpkit/streams';
+import { fromSocket, UDPSocket, type UDPMessage } from '@udpkit/streams';
 
 const { values } = parseArgs({
   options: {
@@ -108,6 +109,24 @@ switch (values.impl) {
     void readable.pipeTo(counter, { signal: done.signal }).catch(() => {});
     stop = () => done.abort();
     process.stdout.write(`READY ${localPort}\n`);
+    break;
+  }
+  case 'batches': {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    socket.setRecvBufferSize(RCVBUF);
+    const { readable } = fromSocket(socket, { readableBatches: true });
+    const counter = new WritableStream<UDPMessage[]>({
+      write(batch) {
+        for (const message of batch) bytes += message.data.byteLength;
+        received += batch.length;
+        if (received >= threshold) counted();
+      },
+    });
+    const done = new AbortController();
+    void readable.pipeTo(counter, { signal: done.signal }).catch(() => {});
+    stop = () => done.abort();
+    process.stdout.write(`READY ${socket.address().port}\n`);
     break;
   }
   default:

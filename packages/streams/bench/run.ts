@@ -10,7 +10,9 @@
 //   entry for 192.0.2.2: datagrams to 192.0.2.2 go through the whole stack,
 //   out of v0, and are discarded by v1 (which has no address).
 // - RECEIVE: the namespace's loopback; @udpkit/core's C flood (built here)
-//   feeds one receiver at a time, paced so that every receiver keeps up.
+//   feeds one receiver at a time, paced so that node:dgram keeps up (CPU
+//   per datagram), and unpaced (SATURATE: what the receiver takes per second
+//   when it can't keep up: its throughput).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +29,7 @@ const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
+    only: { type: 'string' }, // send | receive
   },
 });
 const ROUNDS = Math.max(1, Number(args.rounds));
@@ -37,21 +39,24 @@ const SIZES = [64, 1200];
 const SEND_COUNT = Math.round(200_000 * SCALE);
 /** Receive path: datagrams per run and the pace (node:dgram keeps up with it here). */
 const RECEIVE = { count: Math.round(200_000 * SCALE), rate: { 64: 100_000, 1200: 50_000 } as Record<number, number> };
+const SATURATE = { count: Math.round(400_000 * SCALE) };
 const CHILD_TIMEOUT_MS = 60_000;
 
 const SEND = [
   { id: 'dgram', label: 'node:dgram send()' },
   { id: 'writable', label: 'streams writable' },
+  { id: 'batches', label: 'streams writable, arrays' },
   { id: 'sendMany', label: 'core sendMany(64)' },
 ];
 const RECV = [
   { id: 'message', label: "core 'message'" },
   { id: 'readable', label: 'streams readable.pipeTo()' },
+  { id: 'batches', label: 'streams readableBatches' },
   { id: 'dgram', label: "node:dgram 'message'" },
 ];
 
 interface Measurement {
-  path: 'send' | 'receive';
+  path: 'send' | 'receive' | 'saturate';
   size: number;
   contender: string;
   round: number;
@@ -141,17 +146,17 @@ async function measureSend(id: string, size: number, round: number): Promise<Mea
   return { path: 'send', size, contender: id, round, pps: raw.measured! / (raw.wallUs! / 1e6), cpuPerDatagram: raw.cpuUs! / raw.measured! };
 }
 
-async function measureReceive(id: string, size: number, round: number): Promise<Measurement> {
-  const { count } = RECEIVE;
+async function measureReceive(id: string, size: number, round: number, paced: boolean): Promise<Measurement> {
+  const count = paced ? RECEIVE.count : SATURATE.count;
   const receiver = inNamespace('1', node('receiver.ts', { impl: id, expected: count, warmup: count / 10 }), `${id} (${size} B)`);
   const ready = await receiver.ready;
   if (!ready) await receiver.result; // throws what went wrong
   const port = ready.split(' ')[1]!;
-  const sent = await inNamespace('0', [flood, '127.0.0.1', port, String(size), String(count), '64', String(RECEIVE.rate[size]), '0'], 'flood').result;
+  const sent = await inNamespace('0', [flood, '127.0.0.1', port, String(size), String(count), '64', String(paced ? RECEIVE.rate[size] : 0), '0'], 'flood').result;
   const raw = await receiver.result;
   if (!raw.measured) throw new Error(`${id} received nothing after the warm-up`);
   return {
-    path: 'receive', size, contender: id, round,
+    path: paced ? 'receive' : 'saturate', size, contender: id, round,
     pps: raw.measured / (raw.wallUs! / 1e6),
     cpuPerDatagram: raw.cpuUs! / raw.measured,
     drops: (sent.sent! - raw.received!) / sent.sent!,
@@ -198,9 +203,14 @@ async function main(): Promise<void> {
         }
         if (args.only !== 'send') {
           for (const { id, label } of rotate(RECV)) {
-            const m = await measureReceive(id, size, round);
+            const m = await measureReceive(id, size, round, true);
             measurements.push(m);
             console.log(`round ${round}  recv ${String(size).padStart(4)} B  ${label.padEnd(26)} ${m.cpuPerDatagram.toFixed(3)} µs/datagram  drops ${(m.drops! * 100).toFixed(1)} %`);
+          }
+          for (const { id, label } of rotate(RECV)) {
+            const m = await measureReceive(id, size, round, false);
+            measurements.push(m);
+            console.log(`round ${round}  sat. ${String(size).padStart(4)} B  ${label.padEnd(26)} ${(m.pps / 1e3).toFixed(0).padStart(5)} k/s  drops ${(m.drops! * 100).toFixed(1)} %`);
           }
         }
       }
@@ -212,7 +222,7 @@ async function main(): Promise<void> {
   const pick = (path: string, size: number, contender: string, round?: number) =>
     measurements.filter((m) => m.path === path && m.size === size && m.contender === contender && (round === undefined || m.round === round));
   const rows = [['', 'datagrams/s', 'CPU/datagram', 'datagrams per CPU-second', 'drops']];
-  for (const [path, contenders] of [['send', SEND], ['receive', RECV]] as const) {
+  for (const [path, contenders] of [['send', SEND], ['receive', RECV], ['saturate', RECV]] as const) {
     for (const size of SIZES) {
       for (const { id, label } of contenders) {
         const ms = pick(path, size, id);
@@ -220,19 +230,18 @@ async function main(): Promise<void> {
         const cpu = median(ms.map((m) => m.cpuPerDatagram));
         rows.push([
           `${path.padEnd(7)} ${String(size).padStart(4)} B  ${label}`,
-          path === 'send' ? `${(median(ms.map((m) => m.pps)) / 1e3).toFixed(0)} k/s` : '(paced)',
+          path === 'receive' ? '(paced)' : `${(median(ms.map((m) => m.pps)) / 1e3).toFixed(0)} k/s`,
           `${cpu.toFixed(3)} µs`,
           `${(1 / cpu).toFixed(2)} M`,
-          path === 'receive' ? `${(median(ms.map((m) => m.drops!)) * 100).toFixed(1)} %` : '',
+          path === 'send' ? '' : `${(median(ms.map((m) => m.drops!)) * 100).toFixed(1)} %`,
         ]);
       }
     }
   }
 
-  // Ratios are medians of per-round ratios. Receive "throughput" is datagrams
-  // per CPU-second of the receiver (1 / CPU per datagram): what it can take
-  // when the CPU is the limit; at the paced rate both keep up.
-  const ratio = (path: 'send' | 'receive', size: number, over: string, under: string, of: (m: Measurement) => number) =>
+  // Ratios are medians of per-round ratios. Receive throughput is what an
+  // unpaced flood gets through (saturate); the paced runs give CPU per datagram.
+  const ratio = (path: Measurement['path'], size: number, over: string, under: string, of: (m: Measurement) => number) =>
     median(
       Array.from({ length: ROUNDS }, (_, i) => {
         const [a] = pick(path, size, over, i + 1);
@@ -240,20 +249,27 @@ async function main(): Promise<void> {
         return a && b ? of(a) / of(b) : Number.NaN;
       }).filter((v) => !Number.isNaN(v)),
     );
-  const targets = [
-    { path: 'receive' as const, over: 'readable', under: 'message', label: "readable.pipeTo / core 'message' (datagrams per CPU-second)", of: (m: Measurement) => 1 / m.cpuPerDatagram, goal: 0.8 },
-    { path: 'send' as const, over: 'writable', under: 'dgram', label: 'writable / node:dgram send() (datagrams/s)', of: (m: Measurement) => m.pps, goal: 1.3 },
-    { path: 'send' as const, over: 'writable', under: 'sendMany', label: 'writable / core sendMany(64) (datagrams/s)', of: (m: Measurement) => m.pps },
-    { path: 'receive' as const, over: 'readable', under: 'dgram', label: "readable.pipeTo / node:dgram 'message' (datagrams per CPU-second)", of: (m: Measurement) => 1 / m.cpuPerDatagram },
+  const perCpuSecond = (m: Measurement) => 1 / m.cpuPerDatagram;
+  const pps = (m: Measurement) => m.pps;
+  const targets: { path: Measurement['path']; over: string; under: string; label: string; of: (m: Measurement) => number; goal?: number }[] = [
+    { path: 'saturate', over: 'readable', under: 'message', label: "readable.pipeTo / core 'message' (throughput)", of: pps, goal: 0.8 },
+    { path: 'saturate', over: 'batches', under: 'message', label: "readableBatches.pipeTo / core 'message' (throughput)", of: pps, goal: 0.8 },
+    { path: 'receive', over: 'readable', under: 'message', label: "readable.pipeTo / core 'message' (datagrams per CPU-second)", of: perCpuSecond },
+    { path: 'receive', over: 'batches', under: 'message', label: "readableBatches.pipeTo / core 'message' (datagrams per CPU-second)", of: perCpuSecond },
+    { path: 'saturate', over: 'readable', under: 'dgram', label: "readable.pipeTo / node:dgram 'message' (throughput)", of: pps },
+    { path: 'send', over: 'writable', under: 'dgram', label: 'writable / node:dgram send() (datagrams/s)', of: pps, goal: 1.3 },
+    { path: 'send', over: 'batches', under: 'dgram', label: 'writable arrays / node:dgram send() (datagrams/s)', of: pps, goal: 1.3 },
+    { path: 'send', over: 'writable', under: 'sendMany', label: 'writable / core sendMany(64) (datagrams/s)', of: pps },
   ];
   const ratioRows = [['ratio', 'median', 'target (64 B)', '']];
   const ratios = [];
   for (const t of targets) {
     for (const size of SIZES) {
-      if ((t.path === 'send' && args.only === 'receive') || (t.path === 'receive' && args.only === 'send')) continue;
+      const skipped = (args.only === 'send' && t.path !== 'send') || (args.only === 'receive' && t.path === 'send');
+      if (skipped) continue;
       const value = ratio(t.path, size, t.over, t.under, t.of);
       const goal = size === 64 ? t.goal : undefined;
-      ratios.push({ ...t, of: undefined, size, value, goal });
+      ratios.push({ path: t.path, label: t.label, size, value, goal });
       ratioRows.push([`${t.path.padEnd(7)} ${String(size).padStart(4)} B  ${t.label}`, `${value.toFixed(2)}x`, goal ? `>= ${goal}x` : '', goal ? (value >= goal ? 'PASS' : 'MISS') : '']);
     }
   }

@@ -9,6 +9,7 @@
 //
 // - dgram:    node:dgram, 64 send() calls per tick, then wait for their callbacks;
 // - writable: @udpkit/streams, a writer that writes while desiredSize > 0 and awaits ready;
+// - batches:  @udpkit/streams, the same writer writing arrays of 64 messages;
 // - sendMany: @udpkit/core, one sendMany() of 64 per round (the floor under the writable).
 import { Buffer } from 'node:buffer';
 import nodeDgram from 'node:dgram';
@@ -110,6 +111,20 @@ switch (values.impl) {
         // A failed write errors the stream: writer.close() below rejects with it.
         void writer.write(chunk);
       }
+    });
+    await writer.close();
+    measured();
+    writer.releaseLock();
+    await socket.close();
+    break;
+  }
+  case 'batches': {
+    const socket = new UDPSocket({ localAddress: '0.0.0.0', writableHighWaterMark: WINDOW });
+    const writer = (await socket.opened).writable.getWriter();
+    const batch = Array.from({ length: WINDOW }, () => ({ data: payload, remoteAddress: address, remotePort: port }));
+    await loop(async (n) => {
+      if (writer.desiredSize! <= 0) await writer.ready;
+      void writer.write(n === WINDOW ? batch : batch.slice(0, n));
     });
     await writer.close();
     measured();
