@@ -51,7 +51,7 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
     // Chromium's OnAbortSignal: abort() must not wait behind a write that waits for room.
     // (@types/node 20 lacks the controller's `signal`; Node has it since 18.)
     const { signal } = controller as WritableStreamDefaultController & { signal: AbortSignal };
-    signal.addEventListener('abort', () => this.#waiting?.reject(signal.reason), { once: true });
+    signal.addEventListener('abort', () => this.#takeWaiting()?.reject(signal.reason), { once: true });
   }
 
   write(chunk: WriteChunk): Promise<void> | undefined {
@@ -97,7 +97,7 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
   end(error: unknown): void {
     if (!this.#stop()) return;
     this.#controller!.error(error);
-    this.#waiting?.reject(error);
+    this.#takeWaiting()?.reject(error);
     this.#draining?.reject(error);
   }
 
@@ -130,11 +130,7 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
       this.#fail(networkError('send failed', error));
       return;
     }
-    if (this.#waiting && this.#inFlight < this.#measure.highWaterMark) {
-      const { resolve } = this.#waiting;
-      this.#waiting = undefined;
-      resolve();
-    }
+    if (this.#inFlight < this.#measure.highWaterMark) this.#takeWaiting()?.resolve();
     if (this.#draining && this.#inFlight === 0) {
       this.#finish();
       this.#draining.resolve();
@@ -145,6 +141,12 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
     if (!this.#open) return;
     this.end(error);
     this.#hooks.onError(error);
+  }
+
+  #takeWaiting(): { resolve: () => void; reject: (reason: unknown) => void } | undefined {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    return waiting;
   }
 
   #finish(): void {

@@ -142,6 +142,26 @@ describe.each(families)('UDPSocket over IPv%i', (family) => {
     await expect(socket.closed).rejects.toMatchObject({ name: 'NetworkError', cause: { code: 'ECONNREFUSED' } });
   });
 
+  it('closes the socket with the error of a transform that throws mid-pipeline', async () => {
+    const server = await openBound(family);
+    const failure = new Error('cannot parse');
+    const picky = new TransformStream<{ data: Uint8Array }, { data: Uint8Array; remoteAddress: string; remotePort: number }>({
+      transform({ data }) {
+        if (text(data) === 'bad') throw failure;
+      },
+    });
+    const served = server.info.readable.pipeThrough(picky).pipeTo(server.info.writable);
+    const client = await openConnected(family, server.info.localPort);
+    const writer = client.info.writable.getWriter();
+    await writer.write({ data: encode('fine') });
+    await writer.write({ data: encode('bad') });
+    await expect(served).rejects.toBe(failure);
+    await expect(server.socket.closed).rejects.toBe(failure);
+    await expectPortFree(family, server.info.localPort);
+    writer.releaseLock();
+    await client.socket.close();
+  });
+
   it('serves an echo as readable.pipeThrough(transform).pipeTo(writable), stopped by an AbortSignal', async () => {
     const server = await openBound(family);
     const stop = new AbortController();

@@ -105,6 +105,21 @@ describe.each(families)('writable over IPv%i', (family) => {
     await waitFor(() => writer.desiredSize === 4, 'an empty queue');
   });
 
+  it('abort() does not wait behind a write that waits for room', async () => {
+    const [sender] = track(await coreBound(family));
+    // A send that never completes (a real one only stalls in a throttled namespace, see below).
+    const sendMany = vi.spyOn(sender, 'sendMany').mockImplementation(() => {});
+    const { writable, closed } = fromSocket(sender, { writableHighWaterMark: 1 });
+    const writer = writable.getWriter();
+    const held = writer.write({ data: encode('stuck'), remoteAddress: address, remotePort: 9 });
+    await waitFor(() => sendMany.mock.calls.length === 1, 'the datagram to be handed to the socket');
+    expect(writer.desiredSize).toBe(0);
+    const reason = new Error('give up');
+    await writer.abort(reason);
+    await expect(held).rejects.toBe(reason);
+    await expect(closed).rejects.toBe(reason);
+  });
+
   it('counts the high-water mark in bytes', async () => {
     const [sender, receiver] = track(await coreBound(family), await coreBound(family));
     const port = receiver.address().port;
