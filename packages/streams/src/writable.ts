@@ -12,6 +12,9 @@ import type { Measure } from './high-water-mark.js';
 import { toOutgoing, type WriteChunk } from './message.js';
 import type { Mode } from './options.js';
 
+/** sendmmsg(2) takes up to 1024 messages (UIO_MAXIOV). */
+const MAX_PER_SEND = 1024;
+
 export interface WritableHooks {
   /** The writer closed the stream and everything written has been sent. */
   onClose(): void;
@@ -29,7 +32,6 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
   readonly #hooks: WritableHooks;
   #controller: WritableStreamDefaultController | undefined;
   #batch: OutgoingMessage[] = [];
-  #batchSize = 0;
   /** Size (in the measure's unit) handed to the socket and not yet reported sent. */
   #inFlight = 0;
   /** A write waiting for room, and what settles it. */
@@ -71,7 +73,6 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
       this.#batch.push(message);
       size += this.#measure.size((message.data as Buffer).length);
     }
-    this.#batchSize += size;
     this.#inFlight += size;
     if (this.#inFlight < this.#measure.highWaterMark) return undefined;
     return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
@@ -114,13 +115,20 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
   readonly #flush = (): void => {
     const batch = this.#batch;
     if (batch.length === 0 || !this.#open) return;
-    const size = this.#batchSize;
     this.#batch = [];
-    this.#batchSize = 0;
-    try {
-      this.#socket.sendMany(batch, (error) => this.#sent(size, error));
-    } catch (error) {
-      this.#fail(networkError('send failed', error));
+    // At most one sendmmsg's worth per sendMany: @udpkit/core's native
+    // backend fails on exactly 2049 queued datagrams (reported), and a
+    // larger batch would go out in 1024s anyway.
+    for (let from = 0; from < batch.length; from += MAX_PER_SEND) {
+      const part = batch.length <= MAX_PER_SEND ? batch : batch.slice(from, from + MAX_PER_SEND);
+      let size = 0;
+      for (const message of part) size += this.#measure.size((message.data as Buffer).length);
+      try {
+        this.#socket.sendMany(part, (error) => this.#sent(size, error));
+      } catch (error) {
+        this.#fail(networkError('send failed', error));
+        return;
+      }
     }
   };
 

@@ -83,6 +83,21 @@ describe.each(families)('writable over IPv%i', (family) => {
     expect(sendMany).not.toHaveBeenCalled();
   });
 
+  it.each([1023, 1024, 1025, 2049])('sends %i chunks written in one tick (around sendmmsg\'s 1024) once each, in order', async (count) => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    receiver.setRecvBufferSize(4 << 20);
+    const port = receiver.address().port;
+    const sendMany = vi.spyOn(sender, 'sendMany');
+    const writer = fromSocket(sender, { writableHighWaterMark: 4096 }).writable.getWriter();
+    await writer.ready;
+    const arrived = receive(receiver, count);
+    for (let i = 0; i < count; i++) void writer.write({ data: encode(String(i)), remoteAddress: address, remotePort: port });
+    expect(await arrived).toEqual(Array.from({ length: count }, (_, i) => String(i)));
+    // One sendMany per 1024 (one sendmmsg's worth).
+    expect(sendMany).toHaveBeenCalledTimes(Math.ceil(count / 1024));
+    expect(sender.stats().datagramsSent).toBe(count);
+  });
+
   it('has desiredSize = high-water mark - chunks queued, and ready follows it', async () => {
     const [sender, receiver] = track(await coreBound(family), await coreBound(family));
     const port = receiver.address().port;
