@@ -95,7 +95,10 @@ function copyBytes(data: unknown): Buffer {
   else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
   else throw new TypeError("UDPMessage: 'data' must be an ArrayBuffer or an ArrayBufferView.");
   if (isDetached(bytes.buffer)) throw new TypeError("UDPMessage: 'data' is detached.");
-  return Buffer.from(bytes);
+  // allocUnsafe takes small sizes from Node's pool; every byte is overwritten.
+  const copy = Buffer.allocUnsafe(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
 }
 
 /** `ArrayBuffer.prototype.detached` where the runtime has it (Node 22+). */

@@ -257,19 +257,23 @@ describe.runIf(canThrottle)('writable against a full send buffer (EAGAIN)', () =
       const pair = fromSocket(sender, { writableHighWaterMark: 64 });
       const writer = pair.writable.getWriter();
       let peakQueue = 0, waits = 0, lowestDesired = 64;
-      const sample = setInterval(() => (peakQueue = Math.max(peakQueue, sender.getSendQueueCount())), 1);
       for (let i = 0; i < total; i++) {
         const data = Buffer.alloc(64);
         data.writeUInt32BE(i);
         if (writer.desiredSize <= 0) {
+          // While the writer waits, what is in flight sits in the socket's queue.
           waits++;
-          await writer.ready;
+          let ready = false;
+          void writer.ready.then(() => (ready = true));
+          while (!ready) {
+            peakQueue = Math.max(peakQueue, sender.getSendQueueCount());
+            await new Promise((resolve) => setImmediate(resolve));
+          }
         }
         void writer.write({ data, remoteAddress: '127.0.0.1', remotePort: port });
         lowestDesired = Math.min(lowestDesired, writer.desiredSize);
       }
       await writer.close();
-      clearInterval(sample);
       const deadline = Date.now() + 10000;
       while (got.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       console.log(JSON.stringify({ received: got.length, inOrder: got.every((n, i) => n === i), waits, peakQueue, lowestDesired,
