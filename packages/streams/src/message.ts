@@ -89,19 +89,31 @@ export function toOutgoing(chunk: unknown, mode: Mode, family: 4 | 6): OutgoingM
 }
 
 function copyBytes(data: unknown): Buffer {
-  let bytes: Uint8Array;
-  if (data instanceof Uint8Array) bytes = data;
-  else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-  else throw new TypeError("UDPMessage: 'data' must be an ArrayBuffer or an ArrayBufferView.");
-  if (isDetached(bytes.buffer)) throw new TypeError("UDPMessage: 'data' is detached.");
+  const buffer = data instanceof ArrayBuffer ? data : ArrayBuffer.isView(data) ? data.buffer : undefined;
+  if (buffer === undefined) throw new TypeError("UDPMessage: 'data' must be an ArrayBuffer or an ArrayBufferView.");
+  // A detached buffer reads as empty: refuse it rather than send an empty datagram.
+  if (isDetached(buffer)) throw new TypeError("UDPMessage: 'data' is detached.");
+  const bytes =
+    data instanceof Uint8Array
+      ? data
+      : ArrayBuffer.isView(data)
+        ? new Uint8Array(buffer, data.byteOffset, data.byteLength)
+        : new Uint8Array(buffer);
   // allocUnsafe takes small sizes from Node's pool; every byte is overwritten.
   const copy = Buffer.allocUnsafe(bytes.byteLength);
   copy.set(bytes);
   return copy;
 }
 
-/** `ArrayBuffer.prototype.detached` where the runtime has it (Node 22+). */
+/** Whether `buffer` was transferred away. Node 20 lacks `ArrayBuffer.prototype.detached`: a view on a detached buffer can't be made. */
 function isDetached(buffer: ArrayBufferLike): boolean {
-  return (buffer as { detached?: boolean }).detached === true;
+  const { detached } = buffer as { detached?: boolean };
+  if (detached !== undefined) return detached;
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }

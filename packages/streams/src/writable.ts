@@ -181,8 +181,16 @@ export function createWritable(sink: DatagramSink, measure: Measure): WritableSt
   return new WritableStream(sink, { highWaterMark, size: sizeOf });
 }
 
-/** The size the queueing strategy gives a chunk before write() checks it. */
+/**
+ * The size the queueing strategy gives a chunk before write() checks it.
+ * It never throws (a DataView on a detached buffer would): a throwing size
+ * errors the stream without the sink knowing; write() reports the chunk.
+ */
 function byteLengthOf(data: unknown): number {
-  if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) return data.byteLength;
+  try {
+    if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) return data.byteLength;
+  } catch {
+    // detached: write() says so
+  }
   return 0;
 }

@@ -160,6 +160,22 @@ describe.each(families)('writable over IPv%i', (family) => {
     expect(await arrived).toEqual(['original']);
   });
 
+  it('refuses a detached buffer with a TypeError; detaching after write() changes nothing', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    const { writable, closed } = fromSocket(sender);
+    const writer = writable.getWriter();
+    const arrived = receive(receiver, 1);
+    const sent = encode('kept');
+    await writer.write({ data: sent, remoteAddress: address, remotePort: port });
+    structuredClone(sent.buffer, { transfer: [sent.buffer] });
+    expect(await arrived).toEqual(['kept']);
+    const gone = new DataView(new ArrayBuffer(4));
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    await expect(writer.write({ data: gone, remoteAddress: address, remotePort: port })).rejects.toThrow("UDPMessage: 'data' is detached.");
+    await expect(closed).rejects.toThrow(TypeError);
+  });
+
   it('takes an ArrayBuffer, a DataView, any typed array and an empty datagram', async () => {
     const [sender, receiver] = track(await coreBound(family), await coreBound(family));
     const port = receiver.address().port;
