@@ -55,22 +55,22 @@ export function toReceivedWithMetadata(data: Buffer, rinfo: RemoteInfo): UDPMess
  * TypeError Chromium throws for the same chunk.
  */
 export function toOutgoing(chunk: unknown, mode: Mode, family: 4 | 6): OutgoingMessage {
-  const message = toDictionary(chunk, 'UDPMessage');
-  const { data } = message;
+  // Each field is read once: a getter can't answer one thing to the check and another to the send.
+  const { data, remoteAddress, remotePort, dnsQueryType } = toDictionary(chunk, 'UDPMessage');
   if (data === undefined) throw new TypeError("UDPMessage: missing 'data' field.");
   const bytes = copyBytes(data);
 
-  const hasAddress = message.remoteAddress !== undefined;
-  const hasPort = message.remotePort !== undefined;
+  const hasAddress = remoteAddress !== undefined;
+  const hasPort = remotePort !== undefined;
   let address: string | undefined;
   let port: number | undefined;
   if (hasAddress && hasPort) {
     if (mode === 'connected') {
       throw new TypeError("UDPMessage: 'remoteAddress' and 'remotePort' must not be specified in 'connected' mode.");
     }
-    address = toDOMString(message.remoteAddress, "UDPMessage: 'remoteAddress'");
+    address = toDOMString(remoteAddress, "UDPMessage: 'remoteAddress'");
     if (address === '') throw new TypeError("UDPMessage: 'remoteAddress' must not be empty.");
-    port = enforceRange(message.remotePort, "UDPMessage: 'remotePort'", MAX_UNSIGNED_SHORT);
+    port = enforceRange(remotePort, "UDPMessage: 'remotePort'", MAX_UNSIGNED_SHORT);
     if (port === 0) throw new TypeError("UDPMessage: 'remotePort' must be greater than zero.");
   } else if (hasAddress || hasPort) {
     throw new TypeError("UDPMessage: either none or both 'remoteAddress' and 'remotePort' fields must be specified.");
@@ -78,9 +78,9 @@ export function toOutgoing(chunk: unknown, mode: Mode, family: 4 | 6): OutgoingM
     throw new TypeError("UDPMessage: 'remoteAddress' and 'remotePort' must be specified in 'bound' mode.");
   }
 
-  if (message.dnsQueryType !== undefined) {
+  if (dnsQueryType !== undefined) {
     if (mode === 'connected') throw new TypeError("UDPMessage: 'dnsQueryType' must not be specified in 'connected' mode.");
-    const wanted = toDnsQueryType(message.dnsQueryType, "UDPMessage: 'dnsQueryType'");
+    const wanted = toDnsQueryType(dnsQueryType, "UDPMessage: 'dnsQueryType'");
     if (wanted !== (family === 4 ? 'ipv4' : 'ipv6')) {
       throw new TypeError(`UDPMessage: 'dnsQueryType' is '${wanted}' but the socket is IPv${family}.`);
     }

@@ -173,24 +173,26 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
 export function createWritable(sink: DatagramSink, measure: Measure): WritableStream<WriteChunk> {
   const { highWaterMark, size } = measure;
   const sizeOf = (chunk: WriteChunk): number => {
-    if (!Array.isArray(chunk)) return size(byteLengthOf((chunk as { data?: unknown } | undefined)?.data));
+    if (!Array.isArray(chunk)) return size(byteLengthOf(chunk));
     let total = 0;
-    for (const message of chunk) total += size(byteLengthOf((message as { data?: unknown } | undefined)?.data));
+    for (const message of chunk) total += size(byteLengthOf(message));
     return total;
   };
   return new WritableStream(sink, { highWaterMark, size: sizeOf });
 }
 
 /**
- * The size the queueing strategy gives a chunk before write() checks it.
- * It never throws (a DataView on a detached buffer would): a throwing size
- * errors the stream without the sink knowing; write() reports the chunk.
+ * The size the queueing strategy gives a message before write() checks it.
+ * It never throws (a DataView on a detached buffer, a throwing getter would):
+ * a throwing size errors the stream without the sink knowing; write()
+ * reports the bad chunk instead.
  */
-function byteLengthOf(data: unknown): number {
+function byteLengthOf(message: unknown): number {
   try {
+    const data = (message as { data?: unknown } | null | undefined)?.data;
     if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) return data.byteLength;
   } catch {
-    // detached: write() says so
+    // write() says what is wrong
   }
   return 0;
 }

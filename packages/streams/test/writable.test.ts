@@ -218,6 +218,7 @@ describe('writable chunks that are TypeErrors', () => {
     ['remotePort 65536', 'bound', { data: encode('x'), remoteAddress: '127.0.0.1', remotePort: 65536 }, /'remotePort' must be between 0 and 65535/],
     ['dnsQueryType in connected mode', 'connected', { data: encode('x'), dnsQueryType: 'ipv4' }, /'dnsQueryType' must not be specified in 'connected' mode/],
     ['dnsQueryType of the other family', 'bound', { data: encode('x'), remoteAddress: 'localhost', remotePort: 9, dnsQueryType: 'ipv6' }, /'dnsQueryType' is 'ipv6' but the socket is IPv4/],
+    ['a data getter that throws', 'bound', { get data() { throw new TypeError('no data for you'); } }, /no data for you/],
     ['an unknown dnsQueryType', 'bound', { data: encode('x'), remoteAddress: 'localhost', remotePort: 9, dnsQueryType: 'AAAA' }, /must be 'ipv4' or 'ipv6'/],
   ];
 
