@@ -271,9 +271,10 @@ describe.runIf(canThrottle)('writable against a full send buffer (EAGAIN)', () =
       await new Promise((resolve) => sender.bind(0, '127.0.0.1', resolve));
       sender.setSendBufferSize(1);
       const port = receiver.address().port;
-      const pair = fromSocket(sender, { writableHighWaterMark: 64 });
+      // 512 in flight: more than the qdisc's 16 kB burst, so the kernel must queue and say EAGAIN.
+      const pair = fromSocket(sender, { writableHighWaterMark: 512 });
       const writer = pair.writable.getWriter();
-      let peakQueue = 0, waits = 0, lowestDesired = 64;
+      let peakQueue = 0, waits = 0, lowestDesired = 512;
       for (let i = 0; i < total; i++) {
         const data = Buffer.alloc(64);
         data.writeUInt32BE(i);
@@ -304,9 +305,10 @@ describe.runIf(canThrottle)('writable against a full send buffer (EAGAIN)', () =
       { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 20_000, env: { ...process.env, UDPKIT_BACKEND: backend } },
     );
     const result = JSON.parse(output);
-    expect(result).toMatchObject({ received: 3000, inOrder: true, sent: 3000, lowestDesired: 0 });
+    const seen = `run: ${output.trim()}`;
+    expect(result, seen).toMatchObject({ received: 3000, inOrder: true, sent: 3000, lowestDesired: 0 });
     // The writer had to wait on ready: the kernel pushed back through the stream.
-    expect(result.waits).toBeGreaterThan(0);
-    if (backend === 'native') expect(result.peakQueue).toBeGreaterThan(0);
+    expect(result.waits, seen).toBeGreaterThan(0);
+    if (backend === 'native') expect(result.peakQueue, seen).toBeGreaterThan(0);
   });
 });
