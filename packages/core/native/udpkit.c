@@ -31,6 +31,7 @@
 #define META_STRIDE 8
 #define STATUS_LEN 4
 #define STATUS_EACH 2     /* status[2]: datagrams of the batch still for onmessage */
+#define STATUS_SENDS 3    /* status[3]: sendmmsg calls of the last send() that sent */
 
 #define BIND_V6ONLY 1     /* the UV_UDP_* bits */
 #define BIND_REUSEADDR 4
@@ -59,9 +60,13 @@ typedef struct {
   recv_buf* rb; /* allocated at the first recvStart of the thread */
 } per_thread;
 
+/* A send call's batch, with its own copies of what JavaScript passed. */
 typedef struct {
   struct mmsghdr msgs[SEND_BATCH];
   struct iovec iov[SEND_BATCH];
+  struct sockaddr_in6 names[SEND_BATCH];
+  uint32_t offsets[SEND_BATCH + 1];
+  int32_t slots[SEND_BATCH];
 } send_buf;
 
 typedef struct udpkit udpkit;
@@ -382,6 +387,7 @@ static int set_addr_props(napi_env env, napi_value out, const struct sockaddr_st
 
 static void on_poll(uv_poll_t* handle, int status, int events);
 static void shut(udpkit* h);
+static void apply_ref(udpkit* h);
 
 static void on_poller_close(uv_handle_t* handle) {
   poller* p = handle->data;
@@ -436,8 +442,8 @@ static int attach(udpkit* h, int fd, int family) {
   p->poll.data = p;
   p->h = h;
   p->env = h->env;
-  if (h->unref) uv_unref((uv_handle_t*) &p->poll);
   h->poller = p;
+  apply_ref(h);
   h->fd = fd;
   h->family = family;
   return 0;
@@ -475,6 +481,18 @@ static void keep_alive(udpkit* h, int on) {
     napi_reference_unref(h->env, h->self, &n);
 }
 
+/* After unref() the poll doesn't hold the loop, except while sends wait
+ * for writability: pending sends keep the loop alive, as libuv's send
+ * requests do. */
+static void apply_ref(udpkit* h) {
+  uv_handle_t* poll = (uv_handle_t*) &h->poller->poll;
+
+  if (h->unref && !(h->events & UV_WRITABLE))
+    uv_unref(poll);
+  else
+    uv_ref(poll);
+}
+
 static int poll_update(udpkit* h) {
   int err = 0;
 
@@ -484,6 +502,7 @@ static int poll_update(udpkit* h) {
   else
     err = uv_poll_stop(&h->poller->poll);
   keep_alive(h, h->events != 0 && err == 0);
+  apply_ref(h);
   return err;
 }
 
@@ -1246,24 +1265,67 @@ static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, vo
   return napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) == napi_ok && type == want;
 }
 
-/* send(h, slab, offsets, slots, table, start, end): datagram i is
+/* Builds the batch of datagrams [start, start + n) in h->sb from copies of
+ * offsets, slots and their sockaddrs: JavaScript memory is read once (it may
+ * be a SharedArrayBuffer another thread changes), then only the copies are
+ * checked and used.  Returns 0, or the message of the check that failed. */
+static const char* build_batch(send_buf* sb, const char* slab, size_t slab_len,
+                               const uint32_t* offsets, const int32_t* slots,
+                               const char* table, size_t table_len,
+                               uint32_t start, uint32_t n) {
+  size_t table_slots = table_len / sizeof(struct sockaddr_in6);
+  uint32_t k;
+
+  memcpy(sb->offsets, offsets + start, (n + 1) * sizeof *offsets);
+  memcpy(sb->slots, slots + start, n * sizeof *slots);
+  if (sb->offsets[n] > slab_len) return "udpkit: offsets run past the slab";
+  for (k = 0; k < n; k++) {
+    struct msghdr* mh = &sb->msgs[k].msg_hdr;
+    int32_t slot = sb->slots[k];
+
+    if (sb->offsets[k] > sb->offsets[k + 1]) return "udpkit: offsets must not decrease";
+    if (slot < -1 || (slot >= 0 && (size_t) slot >= table_slots))
+      return "udpkit: a slot is outside the table";
+    memset(mh, 0, sizeof *mh);
+    sb->iov[k].iov_base = (char*) slab + sb->offsets[k];
+    sb->iov[k].iov_len = sb->offsets[k + 1] - sb->offsets[k];
+    mh->msg_iov = &sb->iov[k];
+    mh->msg_iovlen = 1;
+    if (slot >= 0) {
+      memcpy(&sb->names[k], table + (size_t) slot * sizeof(struct sockaddr_in6),
+             sizeof(struct sockaddr_in6));
+      mh->msg_name = &sb->names[k];
+      mh->msg_namelen = sb->names[k].sin6_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                            : sizeof(struct sockaddr_in6);
+    }
+  }
+  return NULL;
+}
+
+/* send(h, slab, offsets, slots, table, start, end, errnos): datagram i is
  * slab[offsets[i], offsets[i + 1]), sent to the sockaddr in table slot
- * slots[i] (-1: connected).  Everything is checked before the first byte
- * leaves; no JavaScript runs during the call. */
+ * slots[i] (-1: connected), at most SEND_BATCH per call.  As libuv does, a
+ * datagram the kernel refuses fails alone and the next one is tried; each
+ * settled datagram's outcome goes to errnos[i] (0 or -errno).  Returns how
+ * many were settled from start; status[0] says why the rest wasn't
+ * (-EAGAIN: the socket buffer is full), status[3] counts the sendmmsg calls
+ * that sent.  No JavaScript runs during the call. */
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t slab_len, noffsets, nslots, table_len;
+  size_t slab_len, noffsets, nslots, nerrnos, table_len;
+  const char* invalid;
   uint32_t* offsets;
   int32_t* slots;
+  int32_t* errnos;
   int32_t* status;
   char* slab;
   char* table;
   double start, end;
-  int64_t sent = 0;
-  uint32_t i, m, off;
+  uint32_t i, n, off;
+  int batches = 0;
   int err;
   udpkit* h;
   int r;
-  ARGS(7);
+  ARGS(8);
 
   if (!(h = get_handle(env, argv[0]))) return NULL;
   if (!view_bytes(env, argv[1], (void**) &slab, &slab_len))
@@ -1276,66 +1338,65 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     return type_error(env, "udpkit: table must be an ArrayBufferView");
   if (!get_number(env, argv[5], "start", &start) || !get_number(env, argv[6], "end", &end))
     return NULL;
-  if (noffsets == 0 || !is_int(end, 0, noffsets - 1) || end > nslots || !is_int(start, 0, end))
+  if (!typed_array(env, argv[7], napi_int32_array, (void**) &errnos, &nerrnos))
+    return type_error(env, "udpkit: errnos must be an Int32Array");
+  if (noffsets == 0 || !is_int(end, 0, noffsets - 1) || end > nslots || end > nerrnos ||
+      !is_int(start, 0, end))
     return type_error(env, "udpkit: start and end must be indexes with start <= end < offsets.length");
-  if (offsets[(uint32_t) end] > slab_len)
-    return type_error(env, "udpkit: offsets run past the slab");
-  for (i = start; i < end; i++) {
-    if (offsets[i] > offsets[i + 1])
-      return type_error(env, "udpkit: offsets must not decrease");
-    if (slots[i] < -1 || (slots[i] >= 0 && ((size_t) slots[i] + 1) * sizeof(struct sockaddr_in6) > table_len))
-      return type_error(env, "udpkit: a slot is outside the table");
-  }
+  if (end - start > SEND_BATCH)
+    return type_error(env, "udpkit: at most 1024 datagrams per call");
   if ((status = shared_array(env, h->status, STATUS_LEN)) == NULL)
     return type_error(env, "udpkit: the status array was detached");
 
-  err = start == end ? (h->closed ? -EBADF : 0) : maybe_bind(h, 0);
-  if (err == 0 && h->sb == NULL && (h->sb = malloc(sizeof *h->sb)) == NULL) err = -ENOMEM;
+  i = start;
+  n = end - start;
+  status[STATUS_SENDS] = 0;
+  err = n == 0 ? (h->closed ? -EBADF : 0) : maybe_bind(h, 0);
+  if (err == 0 && n > 0 && h->sb == NULL && (h->sb = malloc(sizeof *h->sb)) == NULL) err = -ENOMEM;
+  if (err || n == 0) {
+    status[0] = err;
+    return ret_int(env, 0);
+  }
+  invalid = build_batch(h->sb, slab, slab_len, offsets, slots, table, table_len, i, n);
+  if (invalid != NULL) return type_error(env, invalid);
 
-  for (i = start; err == 0 && i < end; i += m) {
-    send_buf* sb = h->sb;
-
-    for (m = 0; m < SEND_BATCH && i + m < end; m++) {
-      struct msghdr* mh = &sb->msgs[m].msg_hdr;
-      int32_t slot = slots[i + m];
-
-      memset(mh, 0, sizeof *mh);
-      sb->iov[m].iov_base = slab + offsets[i + m];
-      sb->iov[m].iov_len = offsets[i + m + 1] - offsets[i + m];
-      mh->msg_iov = &sb->iov[m];
-      mh->msg_iovlen = 1;
-      if (slot >= 0) {
-        struct sockaddr* sa = (struct sockaddr*) (table + (size_t) slot * sizeof(struct sockaddr_in6));
-        mh->msg_name = sa;
-        mh->msg_namelen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-      }
-    }
-    for (off = 0; off < m; off += r) {
-      r = sendmmsg(h->fd, sb->msgs + off, m - off, MSG_DONTWAIT);
-      if (r == -1) {
-        if (errno == EINTR) {
-          r = 0;
-          continue;
-        }
-        err = -errno; /* the error of datagram i + off */
+  for (off = 0; off < n;) {
+    r = sendmmsg(h->fd, h->sb->msgs + off, n - off, MSG_DONTWAIT);
+    if (r == -1) {
+      if (errno == EINTR) continue;
+      /* libuv waits on ENOBUFS too (a full device queue) */
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+        err = -EAGAIN;
         break;
       }
-      sent += r;
+      errnos[i + off++] = -errno; /* this datagram's error; the next may go */
+      continue;
     }
+    if (r == 0) { /* never seen; no busy loop if it were */
+      err = -EAGAIN;
+      break;
+    }
+    for (; r > 0; r--) errnos[i + off++] = 0;
+    batches++;
   }
   status[0] = err;
-  return ret_int(env, sent);
+  status[STATUS_SENDS] = batches;
+  return ret_int(env, off);
 }
 
 static napi_value js_await_writable(napi_env env, napi_callback_info info) {
   udpkit* h;
+  int err;
   ARGS(1);
 
   if (!(h = get_handle(env, argv[0]))) return NULL;
   if (h->poller == NULL) return ret_int(env, -EBADF);
   h->events |= UV_WRITABLE;
-  if (poll_update(h)) h->events &= ~UV_WRITABLE;
-  return ret_undefined(env);
+  if ((err = poll_update(h))) {
+    h->events &= ~UV_WRITABLE;
+    poll_update(h);
+  }
+  return ret_int(env, err);
 }
 
 static napi_value js_recv_start(napi_env env, napi_callback_info info) {
@@ -1368,12 +1429,7 @@ static napi_value set_ref(napi_env env, napi_callback_info info, int unref) {
   if (!(h = get_handle(env, argv[0]))) return NULL;
   if (!h->closed) {
     h->unref = unref;
-    if (h->poller != NULL) {
-      if (unref)
-        uv_unref((uv_handle_t*) &h->poller->poll);
-      else
-        uv_ref((uv_handle_t*) &h->poller->poll);
-    }
+    if (h->poller != NULL) apply_ref(h);
   }
   return ret_undefined(env);
 }

@@ -19,6 +19,7 @@ import type {
 } from './backend.js';
 import { METADATA_DESTINATION, METADATA_TIMESTAMP } from './backend.js';
 import { errnoException, errors } from './errors.js';
+import { SendQueue, type SettledSends } from './send-queue.js';
 
 /** The helper's functions, as described in native/BINDING.md. */
 interface Binding {
@@ -49,8 +50,8 @@ interface Binding {
   bufferSize(h: Handle, size: number, recv: boolean): number;
   setRecvMetadata(h: Handle, flags: number): number;
   sockaddr(family: Family, ip: string, port: number): Buffer | number;
-  send(h: Handle, slab: Buffer, offsets: Uint32Array, destSlots: Int32Array, destTable: Buffer, start: number, end: number): number;
-  awaitWritable(h: Handle): number | undefined;
+  send(h: Handle, slab: Buffer, offsets: Uint32Array, slots: Int32Array, table: Buffer, start: number, end: number, errnos: Int32Array): number;
+  awaitWritable(h: Handle): number;
   recvStart(h: Handle): number;
   recvStop(h: Handle): number;
   ref(h: Handle): void;
@@ -59,19 +60,20 @@ interface Binding {
 }
 
 type Handle = object & { readonly __brand?: 'udpkit handle' };
+type Defer = (report: () => void) => void;
 type OnMessages = (this: Handle, count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]) => void;
 
 const MAX_BATCH = 64;
 const META_STRIDE = 8;
 /** status[2]: datagrams of the current batch the helper is still to hand to onmessage. */
 const STATUS_EACH = 2;
+/** status[3]: the sendmmsg calls of the last send() that sent something. */
+const STATUS_SENDS = 3;
 const UV_EAGAIN = -11;
 const UV_ECANCELED = -125;
+const UV_ENOMEM = -12;
+/** Datagrams per helper send() call: one sendmmsg. */
 const SENDMMSG_MAX = 1024;
-/** sizeof(struct sockaddr_in6): one slot of the destination table. */
-const SOCKADDR_SIZE = 28;
-const INITIAL_SLAB = 64 * 1024;
-const MAX_IDLE_SLAB = 4 * 1024 * 1024;
 /** Cached destination sockaddrs per socket; cleared past this many. */
 const DESTINATION_CACHE_LIMIT = 4096;
 
@@ -138,21 +140,11 @@ export class NativeBackend implements Backend {
   readonly #meta = new Int32Array(MAX_BATCH * META_STRIDE);
   readonly #status = new Int32Array(4);
   #metadataFlags = 0;
-  /** The send queue, packed (see send()): datagrams [#head, #count) wait for the kernel. */
-  #slab = Buffer.allocUnsafe(INITIAL_SLAB);
-  #offsets = new Uint32Array(SENDMMSG_MAX + 1);
-  #destSlots = new Int32Array(SENDMMSG_MAX);
-  #destTable = Buffer.alloc(SOCKADDR_SIZE * 16);
-  #slots = new Map<Buffer, number>();
-  /** The destination of the newest queued datagram, and its slot. */
+  readonly #queue = new SendQueue();
+  /** The destination of the newest queued datagram, and its sockaddr. */
   #lastIp: string | undefined;
   #lastPort = 0;
-  #lastSlot = -1;
-  #dones: SendDone[] = [];
-  #tags: number[] = [];
-  #count = 0;
-  #head = 0;
-  #queuedBytes = 0;
+  #lastDest: Buffer | undefined;
   #flushScheduled = false;
   #awaitingWritable = false;
   #destinations = new Map<string, Map<number, Buffer>>();
@@ -245,48 +237,25 @@ export class NativeBackend implements Backend {
 
   // ---- send ---------------------------------------------------------------
   //
-  // Queued datagrams are packed for the helper: payloads back to back in
-  // one slab, datagram i at slab[offsets[i], offsets[i + 1]), its
-  // destination a slot of the sockaddr table (-1: connected). One call then
-  // hands the helper a whole batch without a JavaScript object per datagram.
+  // Datagrams wait in a SendQueue, packed for the helper, so that one call
+  // hands it a batch without a JavaScript object per datagram.
 
   send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void {
-    let slot = -1;
+    let dest: Buffer | undefined;
     if (ip !== undefined) {
       // Runs of one destination are the common case.
-      if (ip === this.#lastIp && port === this.#lastPort) slot = this.#lastSlot;
+      if (ip === this.#lastIp && port === this.#lastPort) dest = this.#lastDest;
       else {
-        const dest = this.#destination(ip, port);
+        const made = this.#destination(ip, port);
         // An address the kernel can't take (from a custom lookup) fails alone.
-        if (typeof dest === 'number') return done(dest, tag);
-        slot = this.#slotOf(dest);
+        if (typeof made === 'number') return done(made, tag);
+        dest = made;
         this.#lastIp = ip;
         this.#lastPort = port;
-        this.#lastSlot = slot;
+        this.#lastDest = made;
       }
     }
-    const index = this.#count;
-    const start = this.#offsets[index]!;
-    let end = start;
-    if (Buffer.isBuffer(chunks)) {
-      end += chunks.length;
-      this.#reserve(index + 1, end);
-      this.#slab.set(chunks, start);
-    } else {
-      for (const chunk of chunks) end += chunk.length;
-      this.#reserve(index + 1, end);
-      let at = start;
-      for (const chunk of chunks) {
-        this.#slab.set(chunk, at);
-        at += chunk.length;
-      }
-    }
-    this.#offsets[index + 1] = end;
-    this.#destSlots[index] = slot;
-    this.#dones[index] = done;
-    this.#tags[index] = tag;
-    this.#count = index + 1;
-    this.#queuedBytes += end - start;
+    if (!this.#queue.push(chunks, dest, done, tag)) return done(UV_ENOMEM, tag);
     // Everything sent in this tick leaves together, in one sendmmsg.
     if (!this.#flushScheduled && !this.#awaitingWritable) {
       this.#flushScheduled = true;
@@ -296,106 +265,47 @@ export class NativeBackend implements Backend {
 
   /** Hands the queue to the kernel until it is empty or the socket buffer is full. */
   flush(): void {
-    this.#drain(false);
-  }
-
-  #drain(closing: boolean): void {
     this.#flushScheduled = false;
     this.#awaitingWritable = false;
-    while (this.#head < this.#count) {
-      const start = this.#head;
-      const end = this.#count;
-      const sent = this.#binding.send(this.#handle, this.#slab, this.#offsets, this.#destSlots, this.#destTable, start, end);
-      const errno = this.#status[0]!;
-      const went = start + sent;
-      if (sent > 0) this.counters.sendBatches += Math.ceil(sent / SENDMMSG_MAX);
-
-      let report: () => void;
-      if (went === end || errno !== UV_EAGAIN) {
-        // All went, or the kernel refused datagram `went` (EMSGSIZE, say): it fails alone.
-        report = this.#take(start, Math.min(went + 1, end), went, errno);
-      } else if (closing) {
-        // What the kernel can't take now is cancelled, as libuv does on close.
-        report = this.#take(start, end, went, UV_ECANCELED);
-      } else {
-        const cannotWait = this.#binding.awaitWritable(this.#handle) ?? 0;
-        this.#awaitingWritable = cannotWait === 0;
+    const queue = this.#queue;
+    while (queue.count > 0) {
+      const full = this.#sendSome();
+      if (full) {
+        const cannotWait = this.#binding.awaitWritable(this.#handle);
         // Without a writability wait nothing would send the rest: it fails.
-        report = cannotWait ? this.#take(start, end, went, cannotWait) : this.#take(start, went, went, 0);
+        if (cannotWait) this.#settle(queue.take(queue.end, cannotWait));
+        else this.#awaitingWritable = true;
       }
-      // Callbacks run once the queue is consistent, since one may send or
-      // close; on close, after close() returns, as Node's do.
-      if (closing) process.nextTick(report);
-      else report();
       if (this.#awaitingWritable) return;
     }
   }
 
   /**
-   * Settles datagrams [start, stop): those before `failed` went, the rest
-   * failed with `errno`. Returns the function that calls their callbacks.
+   * One helper call: up to SENDMMSG_MAX datagrams from the head of the
+   * queue. Settles what the kernel took or refused, reporting at once or
+   * through `later`; true when the socket buffer is full and the rest must
+   * wait.
    */
-  #take(start: number, stop: number, failed: number, errno: number): () => void {
-    const dones = this.#dones;
-    const tags = this.#tags;
-    for (let i = start; i < stop; i++) {
-      const bytes = this.#offsets[i + 1]! - this.#offsets[i]!;
-      this.#queuedBytes -= bytes;
-      if (i < failed) {
-        this.counters.datagramsSent++;
-        this.counters.bytesSent += bytes;
-      }
-    }
-    this.#head = stop;
-    if (stop === this.#count) this.#clearQueue();
-    return () => {
-      for (let i = start; i < stop; i++) dones[i]!(i < failed ? 0 : errno, tags[i]!);
-    };
+  #sendSome(later?: Defer): boolean {
+    const queue = this.#queue;
+    const start = queue.head;
+    const stop = Math.min(queue.end, start + SENDMMSG_MAX);
+    const settled = this.#binding.send(this.#handle, queue.slab, queue.offsets, queue.slots, queue.table, start, stop, queue.errnos);
+    const errno = this.#status[0]!;
+    this.counters.sendBatches += this.#status[STATUS_SENDS]!;
+    // Callbacks run once the queue is consistent, since one may send or close.
+    if (settled > 0) this.#settle(queue.take(start + settled), later);
+    if (errno === UV_EAGAIN) return true;
+    // The helper could not send at all (closed, implicit bind failed): all fail.
+    if (errno !== 0) this.#settle(queue.take(queue.end, errno), later);
+    return false;
   }
 
-  /** Makes room for `count` datagrams and `bytes` of payload, keeping what is queued. */
-  #reserve(count: number, bytes: number): void {
-    if (count >= this.#offsets.length) {
-      const offsets = new Uint32Array(this.#offsets.length * 2);
-      offsets.set(this.#offsets);
-      this.#offsets = offsets;
-      const slots = new Int32Array(this.#destSlots.length * 2);
-      slots.set(this.#destSlots);
-      this.#destSlots = slots;
-    }
-    if (bytes > this.#slab.length) {
-      const slab = Buffer.allocUnsafe(Math.max(bytes, this.#slab.length * 2));
-      this.#slab.copy(slab, 0, 0, this.#offsets[this.#count]!);
-      this.#slab = slab;
-    }
-  }
-
-  /** The slot of `dest` in the sockaddr table of the queued datagrams. */
-  #slotOf(dest: Buffer): number {
-    let slot = this.#slots.get(dest);
-    if (slot === undefined) {
-      slot = this.#slots.size;
-      if ((slot + 1) * SOCKADDR_SIZE > this.#destTable.length) {
-        const table = Buffer.alloc(this.#destTable.length * 2);
-        this.#destTable.copy(table);
-        this.#destTable = table;
-      }
-      dest.copy(this.#destTable, slot * SOCKADDR_SIZE);
-      this.#slots.set(dest, slot);
-    }
-    return slot;
-  }
-
-  /** Empties the queue; a slab grown by a backlog goes back to its first size. */
-  #clearQueue(): void {
-    // New arrays: a report taken from the old ones may still be running.
-    this.#dones = [];
-    this.#tags = [];
-    this.#count = 0;
-    this.#head = 0;
-    this.#slots.clear();
-    this.#lastIp = undefined;
-    if (this.#slab.length > MAX_IDLE_SLAB) this.#slab = Buffer.allocUnsafe(INITIAL_SLAB);
+  #settle(settled: SettledSends, later?: Defer): void {
+    this.counters.datagramsSent += settled.sent;
+    this.counters.bytesSent += settled.sentBytes;
+    if (later) later(() => settled.report());
+    else settled.report();
   }
 
   /** The helper's sockaddr for ip:port, cached; a negative errno when the address does not parse. */
@@ -417,11 +327,11 @@ export class NativeBackend implements Backend {
   }
 
   sendQueueCount(): number {
-    return this.#count - this.#head;
+    return this.#queue.count;
   }
 
   sendQueueSize(): number {
-    return this.#queuedBytes;
+    return this.#queue.bytes;
   }
 
   // ---- receive ------------------------------------------------------------
@@ -505,12 +415,18 @@ export class NativeBackend implements Backend {
   }
 
   close(): void {
-    // What the kernel takes now still goes (Node's sends are synchronous
-    // when the buffer has room).
-    this.#drain(true);
+    const queue = this.#queue;
+    // Datagrams of this tick that the kernel takes now still go (Node sends
+    // synchronously when the buffer has room); their callbacks after
+    // close() returns, as Node's.
+    if (!this.#awaitingWritable) {
+      while (queue.count > 0 && !this.#sendSome(process.nextTick));
+    }
+    // What waits for room is cancelled, as libuv does on close: after
+    // 'close' (a tick from now), as libuv's close phase calls them.
+    if (queue.count > 0) this.#settle(queue.take(queue.end, UV_ECANCELED), setImmediate);
+    this.#flushScheduled = false;
+    this.#awaitingWritable = false;
     this.#binding.close(this.#handle);
   }
-
-
 }
-

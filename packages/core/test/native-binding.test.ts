@@ -168,7 +168,12 @@ function pack(datagrams: any[], dests: any[] | null): [Buffer, Uint32Array, Int3
   const slots = Int32Array.from(datagrams, (_: unknown, i: number) => (dests?.[i] ? unique.indexOf(dests[i]) : -1));
   return [slab, offsets, slots, table];
 }
-const send = (h: object, datagrams: any[], dests: any[] | null, start: number, end: number): number => b.send(h, ...pack(datagrams, dests), start, end);
+/** Where the last send() wrote each datagram's outcome (0 or -errno). */
+let errnos = new Int32Array(0);
+function send(h: object, datagrams: any[], dests: any[] | null, start: number, end: number): number {
+  errnos = new Int32Array(datagrams.length).fill(1);
+  return b.send(h, ...pack(datagrams, dests), start, end, errnos);
+}
 
 const childPrelude = `
 import { createRequire } from 'node:module';
@@ -189,7 +194,7 @@ function pack(datagrams, dests) {
   const slots = Int32Array.from(datagrams, (_, i) => (dests?.[i] ? unique.indexOf(dests[i]) : -1));
   return [slab, offsets, slots, table];
 }
-const send = (h, datagrams, dests, start, end) => b.send(h, ...pack(datagrams, dests), start, end);
+const send = (h, datagrams, dests, start, end) => b.send(h, ...pack(datagrams, dests), start, end, new Int32Array(datagrams.length));
 `;
 
 describe('bind and addresses', () => {
@@ -250,7 +255,7 @@ describe('bind and addresses', () => {
 });
 
 describe('send and receive', () => {
-  it.each([0, 1, 1024, 1025])('sends a batch of %i and receives it all, in order', async (count) => {
+  it.each([0, 1, 1023, 1024])('sends a batch of %i and receives it all, in order', async (count) => {
     const rx = peer(4);
     expect(b.bufferSize(rx.h, 4 << 20, true)).toBeGreaterThanOrEqual(4 << 20);
     expect(b.recvStart(rx.h)).toBe(0);
@@ -260,12 +265,22 @@ describe('send and receive', () => {
     const sent = send(tx.h, datagrams, datagrams.map(() => to), 0, count);
     expect(sent).toBe(count);
     expect(tx.status[0]).toBe(0);
+    expect(tx.status[2]).toBe(count ? 1 : 0); // one sendmmsg
+    expect(errnos.every((e) => e === 0)).toBe(true);
     await waitFor(`${count} datagrams`, () => rx.got.length >= count);
     if (count === 0) await sleep(50);
     expect(rx.got.length).toBe(count);
     expect(seq(rx.got)).toEqual(range(count));
     expect(rx.got.every((d) => d.address === '127.0.0.1' && d.port === tx.port && d.data.length === 64)).toBe(true);
     expect(Math.max(0, ...rx.batches)).toBeLessThanOrEqual(64);
+  });
+
+  it('takes at most 1024 datagrams (one sendmmsg) per call', () => {
+    const tx = peer(4);
+    const to = b.sockaddr(4, '127.0.0.1', tx.port);
+    const datagrams = numbered(1025);
+    expect(() => send(tx.h, datagrams, datagrams.map(() => to), 0, 1025)).toThrow(/at most 1024/);
+    expect(send(tx.h, datagrams, datagrams.map(() => to), 1, 1025)).toBe(1024);
   });
 
   it('sends from start to end only, and returns the count from start', async () => {
@@ -345,12 +360,14 @@ describe('send and receive', () => {
     const to = b.sockaddr(4, '127.0.0.1', rx.port);
     const datagrams = [...numbered(3), Buffer.alloc(65508), ...numbered(3).map((d, i) => (d.writeUInt32BE(3 + i, 0), d))];
     const dests = datagrams.map(() => to);
-    expect(send(tx.h, datagrams, dests, 0, 7)).toBe(3);
-    expect(tx.status[0]).toBe(EMSGSIZE);
-    expect(send(tx.h, datagrams, dests, 3, 7)).toBe(0);
-    expect(tx.status[0]).toBe(EMSGSIZE);
-    expect(send(tx.h, datagrams, dests, 4, 7)).toBe(3);
+    // The refused datagram fails alone, in the same call, as in libuv.
+    expect(send(tx.h, datagrams, dests, 0, 7)).toBe(7);
     expect(tx.status[0]).toBe(0);
+    expect([...errnos]).toEqual([0, 0, 0, EMSGSIZE, 0, 0, 0]);
+    expect(tx.status[2]).toBe(2); // two sendmmsg calls sent: before and after it
+    expect(send(tx.h, datagrams, dests, 3, 4)).toBe(1);
+    expect([...errnos]).toEqual([1, 1, 1, EMSGSIZE, 1, 1, 1]);
+    expect(tx.status[2]).toBe(0);
     // the largest datagram that fits goes
     expect(send(tx.h, [Buffer.alloc(65507)], [to], 0, 1)).toBe(1);
     await waitFor('7', () => rx.got.length === 7);
@@ -455,8 +472,9 @@ describe('send and receive', () => {
 
   it('sends an unconnected datagram without a destination as EDESTADDRREQ', () => {
     const tx = peer(4);
-    expect(send(tx.h, [Buffer.from('x')], [null], 0, 1)).toBe(0);
-    expect(tx.status[0]).toBe(-89);
+    expect(send(tx.h, [Buffer.from('x')], [null], 0, 1)).toBe(1);
+    expect(tx.status[0]).toBe(0);
+    expect(errnos[0]).toBe(-89);
   });
 
   it('binds implicitly on send and on recvStart', () => {
@@ -533,7 +551,8 @@ const tx = b.create(4, () => {}, () => { waits++; flush(); }, meta, status);
 b.bind(tx, '127.0.0.1', 0, 0);
 const sndbuf = b.bufferSize(tx, 1, false);
 function flush() {
-  next += send(tx, datagrams, to, next, total);
+  do next += send(tx, datagrams, to, next, Math.min(total, next + 1024));
+  while (next < total && status[0] === 0);
   if (next < total) {
     if (status[0] !== -11) throw new Error('unexpected ' + status[0]);
     eagain++;
@@ -693,18 +712,22 @@ describe('argument checking', () => {
       ['setSourceMembership', [null, '232.1.1.1', undefined, true]],
       ['blockSource', ['127.0.0.1', '239.1.1.1', undefined, 'no']], ['setMulticastAll', [0]],
       ['bufferSize', ['1', true]], ['bufferSize', [1, 1]], ['setRecvMetadata', ['1']],
-      ['send', [null, new Uint32Array(2), new Int32Array(1), Buffer.alloc(28), 0, 1]],
-      ['send', [Buffer.from('x'), [0, 1], new Int32Array(1), Buffer.alloc(28), 0, 1]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), [-1], Buffer.alloc(28), 0, 1]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), null, 0, 1]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), 0, 2]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), 1, 0]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), '0', 1]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 2]), new Int32Array([-1]), Buffer.alloc(28), 0, 1]],
-      ['send', [Buffer.from('xy'), new Uint32Array([0, 2, 1]), new Int32Array([-1, -1]), Buffer.alloc(28), 0, 2]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([1]), Buffer.alloc(28), 0, 1]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-2]), Buffer.alloc(28), 0, 1]],
-      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array(0), Buffer.alloc(28), 0, 1]],
+      ['send', [null, new Uint32Array(2), new Int32Array(1), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), [0, 1], new Int32Array(1), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), [-1], Buffer.alloc(28), 0, 1, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), null, 0, 1, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), 0, 2, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), 1, 0, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), '0', 1, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 2]), new Int32Array([-1]), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
+      ['send', [Buffer.from('xy'), new Uint32Array([0, 2, 1]), new Int32Array([-1, -1]), Buffer.alloc(28), 0, 2, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([1]), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-2]), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array(0), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), 0, 1, null]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), 0, 1, new Int32Array(0)]],
+      ['send', [Buffer.from('x'), new Uint32Array([0, 1]), new Int32Array([-1]), Buffer.alloc(28), 0, 1, new Uint32Array(1)]],
+      ['send', [Buffer.alloc(1025), new Uint32Array(1026), new Int32Array(1025).fill(-1), Buffer.alloc(28), 0, 1025, new Int32Array(1025)]],
     ];
     for (const [name, args] of bad) {
       expect(() => b[name](h, ...args), `${name}(${args.map(String).join(', ')})`).toThrow(TypeError);
