@@ -1,6 +1,7 @@
 // The portable backend: node:dgram underneath, for platforms or installs
 // without the native helper. One system call per datagram; the Linux-only
 // extras report themselves unsupported through `features`.
+import { Buffer } from 'node:buffer';
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import type {
@@ -16,6 +17,7 @@ import type {
 import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT } from './backend.js';
 
 const UV_EBADF = -9;
+const EMPTY = Buffer.alloc(0);
 const UV_EINVAL = -22;
 const UV_ENOTSUP = -95;
 
@@ -234,7 +236,10 @@ export class PortableBackend implements Backend {
   send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void {
     const socket = this.#socket;
     if (!socket) return done(UV_EBADF, tag);
-    const list = chunks as Buffer | Buffer[];
+    // node:dgram rebuilds each Buffer of a list from its ArrayBuffer, which
+    // throws for one detached or shrunk since send(): what is left of such a
+    // chunk is nothing, so it goes as nothing.
+    const list = Buffer.isBuffer(chunks) ? chunks : chunks.map((chunk) => (chunk.length === 0 ? EMPTY : chunk));
     const onSent = (error: NodeJS.ErrnoException | null, bytes: number) => {
       if (error) return done(error.errno ?? UV_EBADF, tag);
       this.counters.datagramsSent++;

@@ -173,8 +173,8 @@ export class SendQueue {
 
   /** Room for one more datagram of `size` bytes; false if it can't be had. */
   #makeRoom(size: number): boolean {
-    if (this.#fits(size)) return true;
     if (this.#bytes + size > this.#maxBytes) return false;
+    if (this.#fits(size)) return true;
     // Moving what waits costs no more than what was sent since: amortized O(1).
     const sentBytes = this.offsets[this.#head]!;
     if (this.#head > 0 && (this.#head >= this.count || sentBytes >= this.#bytes)) {

@@ -1,0 +1,196 @@
+// The send path through the Socket, on both backends: queue sizes around
+// every internal capacity with mixed destinations, a connected socket after
+// unconnected sends, datagrams the kernel refuses in bulk, counted batches,
+// buffers detached between send() and the flush.
+import { createSocket, type Socket } from '@udpkit/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backend, bound, closeAll, sendManyAsync, waitFor } from './support/sockets.js';
+
+const open: Socket[] = [];
+async function socket(...args: Parameters<typeof bound>): Promise<Socket> {
+  const s = await bound(...args);
+  open.push(s);
+  return s;
+}
+afterEach(async () => {
+  await closeAll(...open.splice(0).filter((s) => isOpen(s)));
+});
+
+function isOpen(s: Socket): boolean {
+  try {
+    s.address();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Datagram i: its number, then filler so that sizes vary (4..64 bytes). */
+function datagram(i: number): Buffer {
+  const data = Buffer.alloc(4 + (i % 61));
+  data.writeUInt32BE(i);
+  return data;
+}
+
+/** Bound receivers that record the numbers of the datagrams they get. */
+async function receivers(count: number): Promise<{ sockets: Socket[]; got: number[][]; total: () => number }> {
+  const sockets = await Promise.all(Array.from({ length: count }, () => socket()));
+  const got = sockets.map(() => [] as number[]);
+  sockets.forEach((s, k) => {
+    s.setRecvBufferSize(4 << 20);
+    s.on('message', (data) => got[k]!.push(data.readUInt32BE(0)));
+  });
+  return { sockets, got, total: () => got.reduce((n, g) => n + g.length, 0) };
+}
+
+/** Which of `n` receivers datagram i goes to: runs of three, then the next. */
+const target = (i: number, n: number) => Math.floor(i / 3) % n;
+const numbers = (count: number, keep: (i: number) => boolean) => Array.from({ length: count }, (_, i) => i).filter(keep);
+
+const boundaries = [1023, 1024, 1025, 2047, 2048, 2049, 2050, 4095, 4096, 4097, 4098, 4099, 4100];
+
+describe('queue sizes around every capacity', () => {
+  it('sendMany of 2049 (the reported crash) calls back with every datagram sent', async () => {
+    const tx = createSocket('udp4');
+    open.push(tx);
+    const result = await sendManyAsync(tx, Array.from({ length: 2049 }, () => ({ data: 'x', port: 9, address: '127.0.0.1' })));
+    expect(result).toEqual({ error: null, sent: 2049 });
+  });
+
+  it.each(boundaries)('sendMany of %i to mixed destinations: each datagram arrives where it was sent', async (count) => {
+    const rx = await receivers(3);
+    const tx = await socket();
+    const ports = rx.sockets.map((s) => s.address().port);
+    const messages = Array.from({ length: count }, (_, i) => ({ data: datagram(i), port: ports[target(i, 3)]!, address: '127.0.0.1' }));
+    expect(await sendManyAsync(tx, messages)).toEqual({ error: null, sent: count });
+    await waitFor(() => rx.total() >= count, 10_000, `${count} datagrams`);
+    expect(rx.got).toEqual([0, 1, 2].map((k) => numbers(count, (i) => target(i, 3) === k)));
+    expect(tx.stats()).toMatchObject({ datagramsSent: count, sendQueueCount: 0, sendQueueSize: 0 });
+  });
+
+  it.each([1025, 2049, 4097])('%i send() calls in one tick to mixed destinations: each calls back once and arrives', async (count) => {
+    const rx = await receivers(3);
+    const tx = await socket();
+    const ports = rx.sockets.map((s) => s.address().port);
+    const callbacks: [number, Error | null, number][] = [];
+    await new Promise<void>((resolve) => {
+      for (let i = 0; i < count; i++) {
+        tx.send(datagram(i), ports[target(i, 3)], '127.0.0.1', (error, bytes) => {
+          callbacks.push([i, error, bytes]);
+          if (callbacks.length === count) resolve();
+        });
+      }
+    });
+    expect(callbacks).toEqual(Array.from({ length: count }, (_, i) => [i, null, 4 + (i % 61)]));
+    await waitFor(() => rx.total() >= count, 10_000, `${count} datagrams`);
+    expect(rx.got).toEqual([0, 1, 2].map((k) => numbers(count, (i) => target(i, 3) === k)));
+  });
+
+  it.each([1025, 2049, 4097])('a connected socket that sent unconnected before sends all %i to its peer', async (count) => {
+    const rx = await receivers(2);
+    const [old, peer] = rx.sockets.map((s) => s.address().port);
+    const tx = await socket();
+    // Fill the queue's destination table with the old address first.
+    expect(await sendManyAsync(tx, Array.from({ length: count }, (_, i) => ({ data: datagram(i), port: old! })))).toEqual({ error: null, sent: count });
+    await new Promise<void>((resolve) => tx.connect(peer!, '127.0.0.1', resolve));
+    expect(await sendManyAsync(tx, Array.from({ length: count }, (_, i) => ({ data: datagram(count + i) })))).toEqual({ error: null, sent: count });
+    await waitFor(() => rx.total() >= 2 * count, 10_000, 'all');
+    expect(rx.got).toEqual([numbers(count, () => true), numbers(count, () => true).map((i) => count + i)]);
+  });
+});
+
+describe('datagrams the kernel refuses', () => {
+  // An IPv6-only socket can't send to an IPv4-mapped address: ENETUNREACH
+  // from the kernel for each datagram, with nothing leaving the machine.
+  const refused = '::ffff:127.0.0.1';
+
+  it('65,536 refused datagrams in one sendMany all complete, with the error', async () => {
+    const tx = await socket('udp6', { ipv6Only: true });
+    const count = 65_536;
+    const result = await sendManyAsync(tx, Array.from({ length: count }, () => ({ data: 'x', port: 9, address: refused })));
+    expect(result.sent).toBe(0);
+    expect((result.error as NodeJS.ErrnoException).code).toBe('ENETUNREACH');
+    expect(tx.stats()).toMatchObject({ datagramsSent: 0, sendBatches: 0, sendQueueCount: 0 });
+  });
+
+  it('65,536 refused send() calls in one tick each call back once with the error', async () => {
+    const tx = await socket('udp6', { ipv6Only: true });
+    const count = 65_536;
+    const codes = new Map<string, number>();
+    let calls = 0;
+    await new Promise<void>((resolve) => {
+      for (let i = 0; i < count; i++) {
+        tx.send('x', 9, refused, (error) => {
+          const code = (error as NodeJS.ErrnoException | null)?.code ?? 'ok';
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+          if (++calls === count) resolve();
+        });
+      }
+    });
+    expect(Object.fromEntries(codes)).toEqual({ ENETUNREACH: count });
+  });
+
+  it('refused and accepted datagrams interleaved: the accepted ones arrive, in order', async () => {
+    const rx = await socket('udp6');
+    rx.setRecvBufferSize(4 << 20);
+    const got: number[] = [];
+    rx.on('message', (data) => got.push(data.readUInt32BE(0)));
+    const tx = await socket('udp6', { ipv6Only: true });
+    const port = rx.address().port;
+    const count = 4100;
+    const messages = Array.from({ length: count }, (_, i) => ({ data: datagram(i), port: i % 2 ? 9 : port, address: i % 2 ? refused : '::1' }));
+    const result = await sendManyAsync(tx, messages);
+    expect(result.sent).toBe(count / 2);
+    expect((result.error as NodeJS.ErrnoException).code).toBe('ENETUNREACH');
+    await waitFor(() => got.length >= count / 2, 10_000, 'the accepted half');
+    expect(got).toEqual(numbers(count, (i) => i % 2 === 0));
+  });
+});
+
+describe('stats().sendBatches', () => {
+  it('counts the system calls that sent something', async () => {
+    const rx = await socket('udp6');
+    rx.setRecvBufferSize(4 << 20);
+    const tx = await socket('udp6', { ipv6Only: true });
+    const port = rx.address().port;
+    await sendManyAsync(tx, Array.from({ length: 3000 }, () => ({ data: 'x', port, address: '::1' })));
+    // native: 3 sendmmsg calls (1024 + 1024 + 952); portable: one sendmsg each
+    expect(tx.stats().sendBatches).toBe(backend === 'native' ? 3 : 3000);
+    // Refused datagrams split a batch and count nothing themselves.
+    await sendManyAsync(tx, Array.from({ length: 10 }, (_, i) => ({ data: 'x', port, address: i % 2 ? '::ffff:127.0.0.1' : '::1' })));
+    expect(tx.stats().sendBatches).toBe(backend === 'native' ? 3 + 5 : 3005);
+  });
+});
+
+describe('a buffer detached or shrunk after send()', () => {
+  it('sends what is left of it (nothing) and calls back, also from the queue before listening', async () => {
+    const rx = await socket();
+    const got: number[] = [];
+    rx.on('message', (data) => got.push(data.length));
+    const port = rx.address().port;
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const tx = createSocket('udp4'); // not bound yet: sends wait in the queue for 'listening'
+      open.push(tx);
+      const callbacks: [string, string | null, number | undefined][] = [];
+      const detachable = new ArrayBuffer(10);
+      const resizable = new ArrayBuffer(16, { maxByteLength: 64 });
+      const done = (label: string) => (error: Error | null, bytes?: number) => callbacks.push([label, (error as NodeJS.ErrnoException | null)?.code ?? null, bytes]);
+      tx.send(Buffer.from(detachable), port, '127.0.0.1', done('detached'));
+      tx.send(new Uint8Array(resizable, 4, 8), port, '127.0.0.1', done('shrunk'));
+      tx.send([Buffer.from('ab'), new Uint8Array(resizable, 8, 4)], port, '127.0.0.1', done('list'));
+      tx.sendMany([{ data: new Uint8Array(resizable, 0, 12), port }], (error, sent) => callbacks.push(['sendMany', error ? 'error' : null, sent]));
+      structuredClone(detachable, { transfer: [detachable] });
+      (resizable as unknown as { resize(n: number): void }).resize(2);
+      await waitFor(() => callbacks.length === 4, 5000, '4 callbacks');
+      await waitFor(() => got.length === 4, 5000, '4 datagrams');
+      expect(uncaught).toEqual([]);
+      expect(callbacks).toEqual([['detached', null, 0], ['shrunk', null, 0], ['list', null, 2], ['sendMany', null, 1]]);
+      expect(got).toEqual([0, 0, 2, 0]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});
