@@ -118,7 +118,7 @@ export interface Backend {
   send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void;
   /** Hands what is queued to the kernel now instead of at the end of the tick. */
   flush(): void;
-  /** Datagrams and bytes waiting for room in the kernel's send buffer. */
+  /** Datagrams and bytes in the send queue: given to send(), not yet taken by the kernel. */
   sendQueueCount(): number;
   sendQueueSize(): number;
 
@@ -127,6 +127,10 @@ export interface Backend {
 
   ref(): void;
   unref(): void;
-  /** Sends what is queued as far as the kernel takes it now, then closes. */
+  /**
+   * Sends what is queued as far as the kernel takes it now, then closes;
+   * what waits for room is cancelled (ECANCELED), called back after the
+   * Socket's 'close', as libuv's close phase does.
+   */
   close(): void;
 }

@@ -81,11 +81,11 @@ export interface SocketStats {
   bytesSent: number;
   datagramsReceived: number;
   bytesReceived: number;
-  /** System calls that sent (one `sendmmsg` carries many datagrams). */
+  /** System calls that sent at least one datagram (one `sendmmsg` carries many). */
   sendBatches: number;
   /** Wake-ups that delivered datagrams (one `recvmmsg` carries many). */
   receiveBatches: number;
-  /** Datagrams queued for room in the kernel's send buffer. */
+  /** As `getSendQueueCount()` and `getSendQueueSize()`. */
   sendQueueCount: number;
   sendQueueSize: number;
   /** Datagrams the kernel dropped because the receive buffer was full (`SO_RXQ_OVFL`). */
@@ -726,12 +726,18 @@ export class Socket extends EventEmitter<SocketEventMap> {
     return result;
   }
 
-  /** Bytes waiting for room in the kernel's send buffer. */
+  /**
+   * Bytes of the datagrams in the send queue: handed to `send()` or
+   * `sendMany()` (after a lookup, if any), not yet taken by the kernel
+   * (waiting for the end of the tick or for room in the socket's send
+   * buffer). As `node:dgram`'s, except that the native backend also counts
+   * datagrams queued in this tick, before their `sendmmsg`.
+   */
   getSendQueueSize(): number {
     return this.#healthCheck().sendQueueSize();
   }
 
-  /** Datagrams waiting for room in the kernel's send buffer. */
+  /** How many datagrams are in the send queue (see `getSendQueueSize()`). */
   getSendQueueCount(): number {
     return this.#healthCheck().sendQueueCount();
   }
