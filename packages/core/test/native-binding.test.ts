@@ -593,8 +593,8 @@ const check = setInterval(() => {
     const p = peer(4);
     let calls = 0;
     p.onwritable = () => calls++;
-    b.awaitWritable(p.h);
-    b.awaitWritable(p.h);
+    expect(b.awaitWritable(p.h)).toBe(0);
+    expect(b.awaitWritable(p.h)).toBe(0);
     await waitFor('onwritable', () => calls > 0);
     await sleep(50);
     expect(calls).toBe(1);

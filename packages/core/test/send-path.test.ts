@@ -162,6 +162,32 @@ describe('stats().sendBatches', () => {
   });
 });
 
+describe('close() with many sends pending', () => {
+  it.each([1025, 5000])('calls each of %i callbacks exactly once, whatever their outcome', async (count) => {
+    const rx = await socket();
+    const tx = await socket();
+    const calls = new Array<number>(count).fill(0);
+    const codes = new Set<string>();
+    let closes = 0;
+    tx.on('close', () => closes++);
+    for (let i = 0; i < count; i++) {
+      tx.send(datagram(i), rx.address().port, '127.0.0.1', (error) => {
+        calls[i]!++;
+        codes.add((error as NodeJS.ErrnoException | null)?.code ?? 'ok');
+      });
+    }
+    tx.sendMany(Array.from({ length: count }, (_, i) => ({ data: datagram(i), port: rx.address().port })), () => calls.push(1));
+    // A tick later, when the sends have left the Socket for the queue below
+    // (closed before that, Node drops a send and never calls back).
+    process.nextTick(() => tx.close());
+    await waitFor(() => calls.length === count + 1 && calls.every((n) => n > 0) && closes === 1, 10_000, 'every callback');
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a second call would show by now
+    expect(calls.every((n) => n === 1)).toBe(true);
+    expect(closes).toBe(1);
+    expect([...codes].every((code) => code === 'ok' || code === 'ECANCELED')).toBe(true);
+  });
+});
+
 describe('a buffer detached or shrunk after send()', () => {
   it('sends what is left of it (nothing) and calls back, also from the queue before listening', async () => {
     const rx = await socket();
