@@ -106,13 +106,18 @@ export class SendQueue {
 
     const index = this.#end;
     const start = this.offsets[index]!;
-    // Buffer#copy, not TypedArray#set: a chunk detached or shrunk since
-    // send() copies as what is left of it (nothing), as node:dgram sends it.
-    if (Buffer.isBuffer(chunks)) chunks.copy(this.slab, start);
-    else {
+    // A chunk detached or shrunk since send() has length 0 (and `set`
+    // would throw for it): it goes as what is left of it, nothing, as
+    // node:dgram sends it.
+    if (Buffer.isBuffer(chunks)) {
+      if (size !== 0) this.slab.set(chunks, start);
+    } else {
       let at = start;
-      for (const chunk of chunks) at += chunk.copy(this.slab, at);
-      size = at - start;
+      for (const chunk of chunks) {
+        const length = chunk.length;
+        if (length !== 0) this.slab.set(chunk, at);
+        at += length;
+      }
     }
     this.offsets[index + 1] = start + size;
     this.slots[index] = dest === undefined ? -1 : this.#slot(dest);
