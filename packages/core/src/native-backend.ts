@@ -268,15 +268,23 @@ export class NativeBackend implements Backend {
     this.#flushScheduled = false;
     this.#awaitingWritable = false;
     const queue = this.#queue;
-    while (queue.count > 0) {
-      const full = this.#sendSome();
-      if (full) {
-        const cannotWait = this.#binding.awaitWritable(this.#handle);
-        // Without a writability wait nothing would send the rest: it fails.
-        if (cannotWait) this.#settle(queue.take(queue.end, cannotWait));
-        else this.#awaitingWritable = true;
+    try {
+      while (queue.count > 0) {
+        const full = this.#sendSome();
+        if (full) {
+          const cannotWait = this.#binding.awaitWritable(this.#handle);
+          // Without a writability wait nothing would send the rest: it fails.
+          if (cannotWait) this.#settle(queue.take(queue.end, cannotWait));
+          else this.#awaitingWritable = true;
+        }
+        if (this.#awaitingWritable) return;
       }
-      if (this.#awaitingWritable) return;
+    } finally {
+      // A callback threw (its error goes on, uncaught): the rest still goes.
+      if (queue.count > 0 && !this.#awaitingWritable && !this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(() => this.flush());
+      }
     }
   }
 

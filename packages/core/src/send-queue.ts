@@ -37,9 +37,21 @@ export class SettledSends {
     readonly sentBytes: number,
   ) {}
 
-  report(): void {
+  /**
+   * Calls the callbacks in order. One that throws doesn't stop the others:
+   * as in Node, where each send callback runs on its own, its exception
+   * goes on (uncaught) and the rest run in the next tick.
+   */
+  report(from = 0): void {
     const { dones, tags, errnos } = this;
-    for (let i = 0; i < dones.length; i++) dones[i]!(errnos[i]!, tags[i]!);
+    for (let i = from; i < dones.length; i++) {
+      try {
+        dones[i]!(errnos[i]!, tags[i]!);
+      } catch (error) {
+        process.nextTick(() => this.report(i + 1));
+        throw error;
+      }
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 // buffers detached between send() and the flush.
 import { createSocket, type Socket } from '@udpkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runChild } from './support/differential.js';
 import { backend, bound, closeAll, sendManyAsync, waitFor } from './support/sockets.js';
 
 const open: Socket[] = [];
@@ -159,6 +160,30 @@ describe('stats().sendBatches', () => {
     // Refused datagrams split a batch and count nothing themselves.
     await sendManyAsync(tx, Array.from({ length: 10 }, (_, i) => ({ data: 'x', port, address: i % 2 ? '::ffff:127.0.0.1' : '::1' })));
     expect(tx.stats().sendBatches).toBe(backend === 'native' ? 3 + 5 : 3005);
+  });
+});
+
+describe('a send callback that throws', () => {
+  it('leaves the other callbacks of its batch to run, its error uncaught, as node:dgram', async () => {
+    // In a child: the exception must reach process 'uncaughtException'.
+    const body = `
+      const rx = dgram.createSocket('udp4'); await new Promise((r) => rx.bind(0, '127.0.0.1', r));
+      const tx = dgram.createSocket('udp4'); await new Promise((r) => tx.bind(0, '127.0.0.1', r));
+      const log = [];
+      process.on('uncaughtException', (e) => log.push('uncaught ' + e.message));
+      for (let i = 0; i < 1100; i++) {
+        tx.send('x', rx.address().port, '127.0.0.1', (error) => {
+          if (i < 3 || i > 1096) log.push('callback ' + i);
+          if (i === 0 || i === 1098) throw new Error('from ' + i);
+        });
+      }
+      setTimeout(() => { console.log(JSON.stringify(log)); tx.close(); rx.close(); }, 500);`;
+    const [theirs, ours] = await Promise.all([runChild('theirs', body, 15_000), runChild('ours', body, 15_000)]);
+    expect(JSON.parse(theirs.output)).toEqual([
+      'callback 0', 'uncaught from 0', 'callback 1', 'callback 2',
+      'callback 1097', 'callback 1098', 'uncaught from 1098', 'callback 1099',
+    ]);
+    expect(ours.output).toBe(theirs.output);
   });
 });
 
