@@ -213,6 +213,11 @@ describe('close() with many sends pending', () => {
   });
 });
 
+/** ES2024's resizable ArrayBuffer (Node 20+), which this TypeScript lib doesn't declare. */
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & {
+  resize(length: number): void;
+};
+
 describe('a buffer detached or shrunk after send()', () => {
   it('sends what is left of it (nothing) and calls back, also from the queue before listening', async () => {
     const rx = await socket();
@@ -227,14 +232,14 @@ describe('a buffer detached or shrunk after send()', () => {
       open.push(tx);
       const callbacks: [string, string | null, number | undefined][] = [];
       const detachable = new ArrayBuffer(10);
-      const resizable = new ArrayBuffer(16, { maxByteLength: 64 });
+      const resizable = new ResizableArrayBuffer(16, { maxByteLength: 64 });
       const done = (label: string) => (error: Error | null, bytes?: number) => callbacks.push([label, (error as NodeJS.ErrnoException | null)?.code ?? null, bytes]);
       tx.send(Buffer.from(detachable), port, '127.0.0.1', done('detached'));
       tx.send(new Uint8Array(resizable, 4, 8), port, '127.0.0.1', done('shrunk'));
       tx.send([Buffer.from('ab'), new Uint8Array(resizable, 8, 4)], port, '127.0.0.1', done('list'));
       tx.sendMany([{ data: new Uint8Array(resizable, 0, 12), port }], (error, sent) => callbacks.push(['sendMany', error ? 'error' : null, sent]));
       structuredClone(detachable, { transfer: [detachable] });
-      (resizable as unknown as { resize(n: number): void }).resize(2);
+      resizable.resize(2);
       await waitFor(() => callbacks.length === 4, 5000, '4 callbacks');
       await waitFor(() => got.length === 4, 5000, '4 datagrams');
       expect(uncaught).toEqual([]);
