@@ -143,4 +143,53 @@ describe.runIf(canThrottle)('under sustained backpressure', () => {
     expect(theirs).toEqual({ complete: true, backlog: true, once: true, runs: ['ok', 'close()', "'close'", 'ECANCELED'] });
     expect(ours).toEqual(theirs);
   });
+
+  it('ENOBUFS (a full qdisc) waits for room and retries, as libuv: every datagram arrives, none fails', () => {
+    // Linux reports ENOBUFS for UDP only with IP_RECVERR, which neither Node
+    // nor udpkit sets: a python3 parent (node-gyp's prerequisite) makes such
+    // a socket, the child adopts it with bind({ fd }). The qdisc holds 2 KB.
+    const observe = (impl: 'node' | 'udpkit') => {
+      const script = `
+        const dgram = process.env.IMPL === 'node' ? (await import('node:dgram')).default : (await import('@udpkit/core')).default;
+        const total = 300;
+        const rx = dgram.createSocket('udp4');
+        await new Promise((resolve) => rx.bind(0, '127.0.0.1', resolve));
+        const got = new Set();
+        rx.on('message', (data) => got.add(data.readUInt32BE(0)));
+        const tx = dgram.createSocket('udp4');
+        await new Promise((resolve) => tx.bind({ fd: Number(process.env.FD) }, resolve));
+        const errors = {};
+        let calls = 0;
+        for (let i = 0; i < total; i++) {
+          const data = Buffer.alloc(200);
+          data.writeUInt32BE(i);
+          tx.send(data, rx.address().port, '127.0.0.1', (error) => { calls++; if (error) errors[error.code] = (errors[error.code] ?? 0) + 1; });
+        }
+        const deadline = Date.now() + 15000;
+        while ((calls < total || got.size < total) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        console.log(JSON.stringify({ calls, errors, received: got.size }));
+        tx.close(); rx.close();`;
+      const recverrSocket = [
+        'import os, socket, sys',
+        's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        's.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR',
+        's.bind(("127.0.0.1", 0))',
+        'os.set_inheritable(s.fileno(), True)',
+        'os.environ["FD"] = str(s.fileno())',
+        'os.execvp(sys.argv[1], sys.argv[1:])',
+      ].join('\n');
+      const output = execFileSync(
+        'unshare',
+        [
+          '-n', 'sh', '-c', 'ip link set lo up && tc qdisc add dev lo root tbf rate 2mbit burst 2kb limit 2kb && exec "$@"', 'sh',
+          'python3', '-c', recverrSocket, process.execPath, '--input-type=module', '-e', script,
+        ],
+        { cwd: packageDir, encoding: 'utf8', timeout: 30_000, env: { ...process.env, UDPKIT_BACKEND: backend, IMPL: impl } },
+      );
+      return JSON.parse(output.trim().split('\n').at(-1)!);
+    };
+    const theirs = observe('node');
+    expect(theirs).toEqual({ calls: 300, errors: {}, received: 300 });
+    expect(observe('udpkit')).toEqual(theirs);
+  });
 });
