@@ -4,7 +4,7 @@
 // buffers detached between send() and the flush.
 import { createSocket, type Socket } from '@udpkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runChild } from './support/differential.js';
+import { observeBoth, runChild, type Run } from './support/differential.js';
 import { backend, bound, closeAll, sendManyAsync, waitFor } from './support/sockets.js';
 
 const open: Socket[] = [];
@@ -47,6 +47,11 @@ async function receivers(count: number): Promise<{ sockets: Socket[]; got: numbe
 /** Which of `n` receivers datagram i goes to: runs of three, then the next. */
 const target = (i: number, n: number) => Math.floor(i / 3) % n;
 const numbers = (count: number, keep: (i: number) => boolean) => Array.from({ length: count }, (_, i) => i).filter(keep);
+
+/** ES2024's resizable ArrayBuffer (Node 20+), which this TypeScript lib doesn't declare. */
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & {
+  resize(length: number): void;
+};
 
 const boundaries = [1023, 1024, 1025, 2047, 2048, 2049, 2050, 4095, 4096, 4097, 4098, 4099, 4100];
 
@@ -213,12 +218,33 @@ describe('close() with many sends pending', () => {
   });
 });
 
-/** ES2024's resizable ArrayBuffer (Node 20+), which this TypeScript lib doesn't declare. */
-const ResizableArrayBuffer = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & {
-  resize(length: number): void;
-};
 
 describe('a buffer detached or shrunk after send()', () => {
+  it('on a bound socket: sends what is left and calls back, as node:dgram', async () => {
+    const scenario = async (run: Run) => {
+      const rx = run.socket('udp4');
+      await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', () => resolve()));
+      const port = run.learn(rx);
+      const tx = run.socket('udp4');
+      await new Promise<void>((resolve) => tx.bind(0, '127.0.0.1', () => resolve()));
+      run.learn(tx);
+      const detachable = new ArrayBuffer(10);
+      const resizable = new ResizableArrayBuffer(16, { maxByteLength: 64 });
+      const callbacks = ['detached', 'shrunk', 'list'].map((label) => run.callback(label));
+      tx.send(Buffer.from(detachable), port, '127.0.0.1', callbacks[0]!.fn);
+      tx.send(new Uint8Array(resizable, 4, 8), port, '127.0.0.1', callbacks[1]!.fn);
+      tx.send([Buffer.from('ab'), new Uint8Array(resizable, 8, 4)], port, '127.0.0.1', callbacks[2]!.fn);
+      structuredClone(detachable, { transfer: [detachable] });
+      resizable.resize(2);
+      for (const callback of callbacks) await callback.called;
+      await run.next(rx, 'message');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    const { theirs, ours } = await observeBoth(scenario);
+    expect(theirs.length).toBeGreaterThan(3);
+    expect(ours).toEqual(theirs);
+  });
+
   it('sends what is left of it (nothing) and calls back, also from the queue before listening', async () => {
     const rx = await socket();
     const got: number[] = [];
