@@ -1268,7 +1268,7 @@ static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, vo
 /* Builds the batch of datagrams [start, start + n) in h->sb from copies of
  * offsets, slots and their sockaddrs: JavaScript memory is read once (it may
  * be a SharedArrayBuffer another thread changes), then only the copies are
- * checked and used.  Returns 0, or the message of the check that failed. */
+ * checked and used.  Returns NULL, or the message of the check that failed. */
 static const char* build_batch(send_buf* sb, const char* slab, size_t slab_len,
                                const uint32_t* offsets, const int32_t* slots,
                                const char* table, size_t table_len,
