@@ -168,6 +168,30 @@ describe('stats().sendBatches', () => {
   });
 });
 
+describe('sending from a message listener', () => {
+  it('a sendMany() per datagram received loses nothing of the batch being delivered', async () => {
+    // The helper hands a batch over one datagram at a time; the sends made
+    // in between (their flush runs between two datagrams) must not disturb it.
+    const rx = await receivers(2);
+    const echo = rx.sockets[0]!;
+    const acks = rx.got[1]!;
+    const sinkPort = rx.sockets[1]!.address().port;
+    echo.removeAllListeners('message');
+    const seen: number[] = [];
+    echo.on('message', (data) => {
+      seen.push(data.readUInt32BE(0));
+      echo.sendMany([{ data, port: sinkPort, address: '127.0.0.1' }]);
+    });
+    const tx = await socket();
+    const count = 1000;
+    const messages = Array.from({ length: count }, (_, i) => ({ data: datagram(i), port: echo.address().port, address: '127.0.0.1' }));
+    expect(await sendManyAsync(tx, messages)).toEqual({ error: null, sent: count });
+    await waitFor(() => seen.length >= count && acks.length >= count, 10_000, 'every datagram and its echo');
+    expect(seen).toEqual(numbers(count, () => true));
+    expect(acks).toEqual(numbers(count, () => true));
+  });
+});
+
 describe('a send callback that throws', () => {
   it('leaves the other callbacks of its batch to run, its error uncaught, as node:dgram', async () => {
     // In a child: the exception must reach process 'uncaughtException'.
