@@ -313,7 +313,7 @@ for (let i = 0; i < 5; i++) { globalThis.gc(); await sleep(20); }
     b.recvStart(reader);
     const table = Buffer.alloc(28);
     b.sockaddr(4, '127.0.0.1', out.port).copy(table);
-    b.send(handles[0], Buffer.from('w'), new Uint32Array([0, 1]), new Int32Array([0]), table, 0, 1);
+    b.send(handles[0], Buffer.from('w'), new Uint32Array([0, 1]), new Int32Array([0]), table, 0, 1, new Int32Array(1));
     globalThis.handles = [...handles, reader];`;
   const w = new Worker(code, { eval: true });
   await new Promise((r) => w.once('message', r));
