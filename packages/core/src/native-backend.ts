@@ -389,7 +389,8 @@ export class NativeBackend implements Backend {
     }
     // Set first: if a 'messages' listener throws, the helper still hands over every datagram.
     this.#status[STATUS_EACH] = each ? count : 0;
-    this.#events.onBatch(buffers, rinfos);
+    // 'messages' gets arrays of its own: a listener may shift, splice or sort them.
+    this.#events.onBatch(each ? buffers.slice() : buffers, each ? rinfos.slice() : rinfos);
     this.deliverNext();
   }
 
