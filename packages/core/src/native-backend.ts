@@ -437,5 +437,8 @@ export class NativeBackend implements Backend {
     this.#flushScheduled = false;
     this.#awaitingWritable = false;
     this.#binding.close(this.#handle);
+    // Closed mid-batch: the rest of it is never delivered, so nothing holds it.
+    this.#status[STATUS_EACH] = 0;
+    this.#batch = this.#batchInfo = [];
   }
 }

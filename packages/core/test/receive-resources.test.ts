@@ -99,6 +99,48 @@ describe('receive memory', () => {
   });
 });
 
+describe('close() mid-batch', () => {
+  // The rest of a batch closed mid-delivery is never emitted: a closed socket
+  // the program still holds must not keep its copies (up to 63 x 64 KiB).
+  it("releases the batch's datagrams while the closed socket stays referenced", async () => {
+    const program = `
+      import v8 from 'node:v8';
+      import vm from 'node:vm';
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc');
+      const rx = dgram.createSocket('udp4');
+      globalThis.kept = rx;
+      const refs = [];
+      rx.on('messages', (msgs) => { for (const msg of msgs) refs.push(new WeakRef(msg)); });
+      rx.on('message', () => rx.close());
+      rx.on('close', async () => {
+        for (let i = 0; i < 5; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          gc();
+        }
+        console.log(JSON.stringify({ batch: refs.length, alive: refs.filter((ref) => ref.deref() !== undefined).length }));
+      });
+      rx.bind(0, '127.0.0.1', () => {
+        // Held by the kernel while paused: one batch on resume (native).
+        rx.pause();
+        const tx = dgram.createSocket('udp4');
+        let sent = 0;
+        for (let i = 0; i < 32; i++) {
+          tx.send(Buffer.alloc(2000, i), rx.address().port, '127.0.0.1', () => {
+            if (++sent < 32) return;
+            tx.close();
+            rx.resume();
+          });
+        }
+      });`;
+    const result = await runChild('ours', program, 15_000);
+    expect(result.outcome).toBe('exited');
+    const { batch, alive } = JSON.parse(result.output) as { batch: number; alive: number };
+    expect(batch).toBe(backend === 'native' ? 32 : 1);
+    expect(alive).toBe(0);
+  });
+});
+
 describe('loss accounting', () => {
   // A paused socket leaves datagrams in a small kernel buffer, which drops
   // the rest. The native backend reads the kernel's drop counter
