@@ -93,7 +93,11 @@ describe('the helper hands datagrams one by one on request (BINDING.md)', () => 
     }
   });
 
-  it('close() from inside onmessage: the async context is destroyed after the callback returned', async () => {
+  // Whether close() destroys the context at once or defers it (as the helper
+  // does) is not observable on Node 20-24: the running callback already holds
+  // its ids, and destroy hooks run from an immediate. What is observable: no
+  // call after close(), and one destroy, after the last callback.
+  it("close() from inside onmessage: no further call, and the context's destroy hook fires once, after the last 'after'", async () => {
     const log: string[] = [];
     const ids = new Set<number>();
     const hook = createHook({
