@@ -126,7 +126,7 @@ describe('close() mid-batch', () => {
         const tx = dgram.createSocket('udp4');
         let sent = 0;
         for (let i = 0; i < 32; i++) {
-          tx.send(Buffer.alloc(2000, i), rx.address().port, '127.0.0.1', () => {
+          tx.send(Buffer.alloc(1000, i), rx.address().port, '127.0.0.1', () => {
             if (++sent < 32) return;
             tx.close();
             rx.resume();
