@@ -129,7 +129,7 @@ export const errors = {
 
 let systemErrors: Map<number, [string, string]> | undefined;
 
-/** libuv's name and message for a negative errno, e.g. -9 → ['EBADF', 'bad file descriptor']. */
+/** libuv's name and message for a negative errno, e.g. UV_EBADF → ['EBADF', 'bad file descriptor']. */
 export function systemError(errno: number): [code: string, message: string] {
   systemErrors ??= getSystemErrorMap();
   return systemErrors.get(errno) ?? [getSystemErrorName(errno), 'unknown error'];

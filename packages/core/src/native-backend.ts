@@ -19,6 +19,7 @@ import type {
 } from './backend.js';
 import { METADATA_DESTINATION, METADATA_TIMESTAMP } from './backend.js';
 import { errnoException, errors } from './errors.js';
+import { UV_EAGAIN, UV_ECANCELED, UV_ENOMEM } from './errno.js';
 import { SendQueue, type SettledSends } from './send-queue.js';
 
 /** The helper's functions, as described in native/BINDING.md. */
@@ -69,9 +70,6 @@ const META_STRIDE = 8;
 const STATUS_EACH = 2;
 /** status[3]: the sendmmsg calls of the last send() that sent something. */
 const STATUS_SENDS = 3;
-const UV_EAGAIN = -11;
-const UV_ECANCELED = -125;
-const UV_ENOMEM = -12;
 /** Datagrams per helper send() call: one sendmmsg. */
 const SENDMMSG_MAX = 1024;
 /** Cached destination sockaddrs per socket; cleared past this many. */

@@ -15,11 +15,9 @@ import type {
   SendDone,
 } from './backend.js';
 import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT } from './backend.js';
+import { UV_EBADF, UV_EINVAL, UV_ENOTSUP } from './errno.js';
 
-const UV_EBADF = -9;
 const EMPTY = Buffer.alloc(0);
-const UV_EINVAL = -22;
-const UV_ENOTSUP = -95;
 
 // node:dgram takes `reusePort` from Node 22.12 / 23.1 on.
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);

@@ -18,6 +18,7 @@ import {
   type RemoteInfo,
 } from './backend.js';
 import { createBackend } from './backends.js';
+import { UV_EISCONN } from './errno.js';
 import {
   bufferSizeError,
   errnoException,
@@ -865,8 +866,6 @@ export class Socket extends EventEmitter<SocketEventMap> {
 }
 
 function ignore(): void {}
-
-const UV_EISCONN = -106;
 
 /** sendMany's messages, validated and copied out of the caller's objects. */
 interface MessageBatch {
