@@ -16,6 +16,8 @@ export interface BackendFeatures {
   readonly blockSource: boolean;
   /** `SO_REUSEPORT` on bind. */
   readonly reusePort: boolean;
+  /** `pause()`: reading from the kernel can be stopped and restarted. */
+  readonly pause: boolean;
 }
 
 /** Bind flags, the same bits as libuv's UV_UDP_* flags. */

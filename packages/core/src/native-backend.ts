@@ -125,6 +125,7 @@ const features: BackendFeatures = {
   multicastAll: true,
   blockSource: true,
   reusePort: true,
+  pause: true,
 };
 
 export class NativeBackend implements Backend {

@@ -23,17 +23,46 @@ const EMPTY = Buffer.alloc(0);
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const nodeHasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 
+interface UdpHandle {
+  recvStart(): number;
+  recvStop(): number;
+}
+
+/**
+ * node:dgram's handle under `socket`, for the reading control only it
+ * offers (recvStart/recvStop). It sits behind a private symbol of
+ * node:dgram: undefined on a Node where it is not found.
+ */
+function dgramHandle(socket: dgram.Socket): UdpHandle | undefined {
+  const stateSymbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  if (stateSymbol === undefined) return undefined;
+  const state = (socket as unknown as Record<symbol, { handle?: Partial<UdpHandle> | null } | undefined>)[stateSymbol];
+  const handle = state?.handle;
+  if (typeof handle?.recvStart !== 'function' || typeof handle.recvStop !== 'function') return undefined;
+  return handle as UdpHandle;
+}
+
+let handleReachable: boolean | undefined;
+
+/** Whether this Node's node:dgram lets pause() reach its handle; checked once, on a socket never bound. */
+function canPause(): boolean {
+  if (handleReachable === undefined) {
+    const probe = dgram.createSocket('udp4');
+    handleReachable = dgramHandle(probe) !== undefined;
+    probe.close();
+  }
+  return handleReachable;
+}
+
 const features: BackendFeatures = {
   receiveMetadata: false,
   multicastAll: false,
   blockSource: false,
   reusePort: nodeHasReusePort,
+  get pause() {
+    return canPause();
+  },
 };
-
-interface UdpHandle {
-  recvStart(): number;
-  recvStop(): number;
-}
 
 // node:dgram calls its lookup as (address, family, callback); @types/node
 // declares dns.lookup's signature instead, hence the cast where it is used.
@@ -61,6 +90,8 @@ export class PortableBackend implements Backend {
   readonly #family: Family;
   readonly #events: BackendEvents;
   #socket: dgram.Socket | undefined;
+  /** bind() was called and has not failed: node:dgram would throw on another. */
+  #bound = false;
   #referenced = true;
 
   constructor(family: Family, events: BackendEvents) {
@@ -108,17 +139,14 @@ export class PortableBackend implements Backend {
     return socket ? errnoOf(() => call(socket)) : UV_EBADF;
   }
 
-  /** node:dgram's handle, for reading control only it offers (recvStart/recvStop). */
-  #handle(): UdpHandle | undefined {
-    const socket = this.#socket;
-    if (!socket) return undefined;
-    const stateSymbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-    return stateSymbol ? (socket as unknown as Record<symbol, { handle: UdpHandle | null }>)[stateSymbol]?.handle ?? undefined : undefined;
-  }
-
   bind(ip: string, port: number, flags: number, done: (errno: number) => void): void {
+    // A second bind (say, from a lookup that calls back twice): the kernel
+    // refuses it, as it does under libuv.
+    if (this.#bound) return done(UV_EINVAL);
+    this.#bound = true;
     const socket = this.#ensureSocket(flags);
     const onError = (error: NodeJS.ErrnoException) => {
+      this.#bound = false;
       socket.removeListener('listening', onListening);
       done(error.errno ?? UV_EBADF);
     };
@@ -134,6 +162,7 @@ export class PortableBackend implements Backend {
 
   open(fd: number): void {
     const socket = this.#ensureSocket();
+    this.#bound = true;
     socket.on('error', (error: NodeJS.ErrnoException) => this.#events.onReceiveError(error.errno ?? UV_EBADF));
     socket.bind({ fd });
   }
@@ -173,11 +202,15 @@ export class PortableBackend implements Backend {
     return this.#withSocket((socket) => socket.setBroadcast(on));
   }
 
+  // libuv checks the range before it touches the descriptor: EINVAL even
+  // before bind, where node:dgram's own unbound socket says EBADF.
   setTTL(ttl: number): number {
+    if (ttl < 1 || ttl > 255) return UV_EINVAL;
     return this.#withSocket((socket) => socket.setTTL(ttl));
   }
 
   setMulticastTTL(ttl: number): number {
+    if (ttl < 0 || ttl > 255) return UV_EINVAL;
     return this.#withSocket((socket) => socket.setMulticastTTL(ttl));
   }
 
@@ -193,6 +226,9 @@ export class PortableBackend implements Backend {
   }
 
   setMembership(group: string, iface: string | undefined, join: boolean): number {
+    // An empty group (from `[]`, or a NUL first) is libuv's EINVAL; node:dgram
+    // would take it for a missing argument.
+    if (group === '') return UV_EINVAL;
     // libuv binds an unbound socket here; so does node:dgram underneath.
     const socket = this.#ensureSocket();
     return errnoOf(() => (join ? socket.addMembership(group, iface) : socket.dropMembership(group, iface)));
@@ -261,12 +297,17 @@ export class PortableBackend implements Backend {
     return this.#socket?.getSendQueueSize() ?? 0;
   }
 
+  // Without a reachable handle pause() refuses (features.pause), so these
+  // only run without one at close, where node:dgram stops reading itself,
+  // and at bind, where it starts by itself.
   recvStart(): number {
-    return this.#handle()?.recvStart() ?? 0;
+    const socket = this.#socket;
+    return (socket && dgramHandle(socket)?.recvStart()) ?? 0;
   }
 
   recvStop(): number {
-    return this.#handle()?.recvStop() ?? 0;
+    const socket = this.#socket;
+    return (socket && dgramHandle(socket)?.recvStop()) ?? 0;
   }
 
   ref(): void {

@@ -254,6 +254,10 @@ export class Socket extends EventEmitter<SocketEventMap> {
       address = typeof address_ === 'function' ? '' : address_;
     }
     if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
+    // Node's handle takes the port through ToUint32 and keeps 16 bits, after
+    // the lookup: a Symbol, a BigInt or a throwing valueOf is an uncaught
+    // exception a tick later there. Converted now, the caller gets the error.
+    const numericPort = (+(port || 0) >>> 0) & 0xffff;
 
     this.#resolve(address as string, (err, ip) => {
       if (!this.#open) return; // closed in the mean time: not even a lookup error is reported
@@ -268,8 +272,6 @@ export class Socket extends EventEmitter<SocketEventMap> {
       if (this.#reusePort) flags |= BIND_REUSEPORT;
       if (this.#ipv6Only) flags |= BIND_IPV6ONLY;
 
-      // Node passes the port through ToUint32 and keeps 16 bits.
-      const numericPort = (Number(port || 0) >>> 0) & 0xffff;
       this.#backend.bind(ip, numericPort, flags, (errno) => {
         if (!this.#open) return;
         if (errno) {
@@ -329,6 +331,11 @@ export class Socket extends EventEmitter<SocketEventMap> {
       if (!this.#open) return;
       if (err) {
         this.#afterConnect(err, callback);
+        return;
+      }
+      // A lookup that calls back twice connects twice: libuv refuses the second.
+      if (this.#connectState === ConnectState.Connected) {
+        this.#afterConnect(exceptionWithHostPort(UV_EISCONN, 'connect', address, port), callback);
         return;
       }
       // Node's connect(2) is synchronous and its outcome comes a tick later;
@@ -639,7 +646,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
   setMulticastInterface(interfaceAddress: string): void {
     const backend = this.#healthCheck();
     validateString(interfaceAddress, 'interfaceAddress');
-    this.#check(backend.setMulticastInterface(interfaceAddress), 'setMulticastInterface');
+    this.#check(backend.setMulticastInterface(cString(interfaceAddress)), 'setMulticastInterface');
   }
 
   addMembership(multicastAddress: string, interfaceAddress?: string): void {
@@ -654,7 +661,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
     const backend = this.#healthCheck();
     if (!group) throw errors.missingArgs('multicastAddress');
     // Node takes null like undefined: no interface, the kernel picks one.
-    const errno = backend.setMembership(String(group), iface == null ? undefined : String(iface), join);
+    const errno = backend.setMembership(cString(group), iface == null ? undefined : cString(iface), join);
     this.#check(errno, join ? 'addMembership' : 'dropMembership');
   }
 
@@ -670,7 +677,12 @@ export class Socket extends EventEmitter<SocketEventMap> {
     const backend = this.#healthCheck();
     validateString(source, 'sourceAddress');
     validateString(group, 'groupAddress');
-    const errno = backend.setSourceMembership(source, group, iface == null ? undefined : String(iface), join);
+    const errno = backend.setSourceMembership(
+      cString(source),
+      cString(group),
+      iface == null ? undefined : cString(iface),
+      join,
+    );
     this.#check(errno, join ? 'addSourceSpecificMembership' : 'dropSourceSpecificMembership');
   }
 
@@ -701,7 +713,8 @@ export class Socket extends EventEmitter<SocketEventMap> {
     validateString(group, 'groupAddress');
     if (iface !== undefined) validateString(iface, 'interfaceAddress');
     if (!backend.features.blockSource) throw errors.unsupported('blockSource', backend.name);
-    this.#check(backend.blockSource(source, group, iface, block), block ? 'blockSource' : 'unblockSource');
+    const errno = backend.blockSource(cString(source), cString(group), iface === undefined ? undefined : cString(iface), block);
+    this.#check(errno, block ? 'blockSource' : 'unblockSource');
   }
 
   setRecvBufferSize(size: number): void {
@@ -762,6 +775,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
    */
   pause(): this {
     if (!this.#paused) {
+      if (!this.#backend.features.pause) throw errors.unsupported('pause', this.#backend.name);
       this.#paused = true;
       if (this.#receiving) this.#backend.recvStop();
     }
@@ -822,6 +836,9 @@ export class Socket extends EventEmitter<SocketEventMap> {
   #literal(address: string | undefined): string | undefined {
     if (this.#lookup !== dns.lookup) return undefined;
     const host = address || this.#localhost;
+    // Not a string (a Symbol, an object with a throwing toString): the lookup
+    // refuses it with Node's ERR_INVALID_ARG_TYPE.
+    if (typeof host !== 'string') return undefined;
     if (host === this.#lastLiteral || isIP(host) !== 0) return (this.#lastLiteral = host);
     return undefined;
   }
@@ -901,7 +918,22 @@ function prepareBatch(messages: readonly OutgoingMessage[], connected: boolean):
 }
 
 function toBuffer(view: NodeJS.ArrayBufferView): Buffer {
-  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  if (Buffer.isBuffer(view)) return view;
+  // A view of a detached ArrayBuffer reads as empty, as Node's handle reads
+  // it (Buffer.from would throw on the detached buffer).
+  if (view.byteLength === 0) return Buffer.alloc(0);
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * A string as Node's C++ layer reads an argument: ToString (a Symbol throws
+ * its TypeError, an object's toString runs) and up to the first NUL, where
+ * the C string ends.
+ */
+function cString(value: unknown): string {
+  const text = `${value as string}`;
+  const nul = text.indexOf('\0');
+  return nul === -1 ? text : text.slice(0, nul);
 }
 
 function sliceBuffer(buffer: unknown, offset: unknown, length: unknown): Buffer {

@@ -1,0 +1,240 @@
+// Hostile arguments at the Socket level, each compared with node:dgram of
+// the running Node (see support/differential.ts): detached buffers, Symbols
+// and throwing toString() where strings belong, NULs inside addresses, TTLs
+// out of range before bind, and a lookup that calls back twice. Loopback
+// only; multicast joins 239.0.0.0/8 on 127.0.0.1.
+import { describe, expect, it } from 'vitest';
+import { createSocket } from '@udpkit/core';
+import { observeBoth, type Run, type Scenario, type Sock } from './support/differential.js';
+
+const LO4 = '127.0.0.1';
+
+function same(name: string, scenario: Scenario): void {
+  it(name, async () => {
+    const { theirs, ours } = await observeBoth(scenario);
+    expect(theirs.length).toBeGreaterThan(0);
+    expect(ours).toEqual(theirs);
+  });
+}
+
+async function bound(run: Run): Promise<Sock> {
+  const socket = run.socket('udp4');
+  const listening = run.next(socket, 'listening');
+  socket.bind(0, LO4);
+  await listening;
+  run.learn(socket);
+  return socket;
+}
+
+function detachedView(): Uint8Array {
+  const view = new Uint8Array(8);
+  structuredClone(view.buffer, { transfer: [view.buffer] });
+  return view;
+}
+
+const throwingToString = {
+  toString(): string {
+    throw new Error('toString called');
+  },
+};
+
+describe('a detached buffer', () => {
+  same('is checked after the port, as in Node', (run) => {
+    const socket = run.socket('udp4');
+    run.call('bad port', () => socket.send(detachedView(), 'x' as never));
+    run.call('port 0', () => socket.send(detachedView(), 0, LO4));
+    run.call('out of bounds', () => socket.send(detachedView(), 0, 4, 9, LO4));
+  });
+
+  same('sends an empty datagram from a bound socket, as in Node', async (run) => {
+    const rx = await bound(run);
+    const tx = await bound(run);
+    const sent = run.callback('send callback');
+    const got = run.next(rx, 'message');
+    run.call('send', () => tx.send(detachedView(), rx.address().port, LO4, sent.fn));
+    await sent.called;
+    await got;
+    // In a list or with offset and length, Node's Buffer.from throws: so do we.
+    run.call('in a list', () => tx.send([detachedView()], rx.address().port, LO4));
+    run.call('offset and length 0', () => tx.send(detachedView(), 0, 0, rx.address().port, LO4));
+  });
+
+  it('in sendMany: an empty datagram, like send()', async () => {
+    const rx = createSocket('udp4');
+    await new Promise<void>((resolve) => rx.bind(0, LO4, resolve));
+    const tx = createSocket('udp4');
+    const got = new Promise<Buffer>((resolve) => rx.once('message', resolve));
+    const result = await new Promise<[Error | null, number]>((resolve) =>
+      tx.sendMany([{ data: detachedView(), port: rx.address().port, address: LO4 }], (error, sent) => resolve([error, sent])),
+    );
+    expect(result).toEqual([null, 1]);
+    expect((await got).length).toBe(0);
+    await Promise.all([rx, tx].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  });
+});
+
+describe('bind with an address that is not a string', () => {
+  same("Symbol, throwing toString and number: the lookup's ERR_INVALID_ARG_TYPE, and the socket stays binding", (run) => {
+    const cases: [string, (s: Sock) => unknown][] = [
+      ['Symbol', (s) => s.bind(0, Symbol('address') as never)],
+      ['throwing toString', (s) => s.bind(0, throwingToString as never)],
+      ['options.address Symbol', (s) => s.bind({ port: 0, address: Symbol('address') as never })],
+      ['options.address throwing toString', (s) => s.bind({ port: 0, address: throwingToString as never })],
+      ['number', (s) => s.bind(0, 127001 as never)],
+    ];
+    for (const [label, bind] of cases) {
+      const socket = run.socket('udp4');
+      run.call(label, () => bind(socket));
+      run.call(`${label}, bind again`, () => socket.bind(0, LO4));
+    }
+  });
+});
+
+describe('multicast arguments as Node reads them in C++', () => {
+  same('Symbols and throwing toString(): the TypeError or error of the conversion', async (run) => {
+    const socket = await bound(run);
+    const symbol = Symbol('group') as never;
+    const calls: [string, () => unknown][] = [
+      ['addMembership(Symbol)', () => socket.addMembership(symbol)],
+      ['dropMembership(Symbol)', () => socket.dropMembership(symbol)],
+      ['addMembership(group, Symbol)', () => socket.addMembership('239.1.2.3', symbol)],
+      ['dropMembership(group, Symbol)', () => socket.dropMembership('239.1.2.3', symbol)],
+      ['addMembership(throwing)', () => socket.addMembership(throwingToString as never)],
+      ['addMembership(group, throwing)', () => socket.addMembership('239.1.2.3', throwingToString as never)],
+      ['addSourceSpecificMembership(Symbol source)', () => socket.addSourceSpecificMembership(symbol, '232.1.2.3')],
+      ['addSourceSpecificMembership(iface Symbol)', () => socket.addSourceSpecificMembership(LO4, '232.1.2.3', symbol)],
+      ['dropSourceSpecificMembership(iface Symbol)', () => socket.dropSourceSpecificMembership(LO4, '232.1.2.3', symbol)],
+      ['addSourceSpecificMembership(iface throwing)', () =>
+        socket.addSourceSpecificMembership(LO4, '232.1.2.3', throwingToString as never)],
+      ['setMulticastInterface(Symbol)', () => socket.setMulticastInterface(symbol)],
+      ['addMembership([])', () => socket.addMembership([] as never)],
+      ['dropMembership([])', () => socket.dropMembership([] as never)],
+      ['addMembership([group])', () => socket.addMembership(['239.1.2.6'] as never, LO4)],
+      ['dropMembership([group])', () => socket.dropMembership(['239.1.2.6'] as never, LO4)],
+    ];
+    for (const [label, call] of calls) run.call(label, call);
+  });
+
+  same('an address with a NUL ends there, as a C string does', async (run) => {
+    const unbound = run.socket('udp4');
+    run.call('unbound setMulticastInterface', () => unbound.setMulticastInterface(`${LO4}\0junk`));
+    run.call('unbound addMembership([])', () => unbound.addMembership([] as never));
+    const socket = await bound(run);
+    const calls: [string, () => unknown][] = [
+      ['add', () => socket.addMembership('239.1.2.3\0junk', `${LO4}\0junk`)],
+      ['drop', () => socket.dropMembership('239.1.2.3\0junk', `${LO4}\0junk`)],
+      ['add NUL first', () => socket.addMembership('\u0000239.1.2.3', LO4)],
+      ['ssm add', () => socket.addSourceSpecificMembership(`${LO4}\0x`, '232.1.2.3\0y', `${LO4}\0z`)],
+      ['ssm drop', () => socket.dropSourceSpecificMembership(`${LO4}\0x`, '232.1.2.3\0y', `${LO4}\0z`)],
+      ['setMulticastInterface', () => socket.setMulticastInterface(`${LO4}\0junk`)],
+      ['setMulticastInterface NUL first', () => socket.setMulticastInterface('\u0000127.0.0.1')],
+    ];
+    for (const [label, call] of calls) run.call(label, call);
+  });
+});
+
+describe('TTLs before bind', () => {
+  same("out of range is libuv's EINVAL before the missing descriptor's EBADF", (run) => {
+    const socket = run.socket('udp4');
+    for (const ttl of [-1, 0, 1, 64, 255, 256, 1000, NaN, Infinity, 2 ** 32 + 1, 1.5]) {
+      run.call(`setTTL(${ttl})`, () => socket.setTTL(ttl));
+      run.call(`setMulticastTTL(${ttl})`, () => socket.setMulticastTTL(ttl));
+    }
+  });
+});
+
+describe('a lookup that calls back twice', () => {
+  const twice = (run: Run, later: boolean) => (hostname: string, family: number, callback: (...args: unknown[]) => void) => {
+    run.record('lookup', hostname, family);
+    const answer = () => {
+      callback(null, LO4, 4);
+      callback(null, LO4, 4);
+    };
+    if (later) setImmediate(answer);
+    else answer();
+  };
+
+  for (const later of [false, true]) {
+    const when = later ? 'later' : 'at once';
+    same(`bind: the second bind fails with EINVAL (${when})`, async (run) => {
+      const socket = run.socket({ type: 'udp4', lookup: twice(run, later) });
+      const failed = run.next(socket, 'error');
+      run.call('bind', () => socket.bind(0, 'localhost'));
+      await failed;
+    });
+
+    same(`connect: the second connect fails with EISCONN (${when})`, async (run) => {
+      const rx = await bound(run);
+      const socket = run.socket({ type: 'udp4', lookup: twice(run, later) });
+      socket.on('error', () => {}); // the bind's second answer
+      let calls = 0;
+      const second = new Promise<void>((resolve) =>
+        socket.connect(rx.address().port, 'localhost', (error?: Error) => {
+          run.record('connect callback', error ?? null);
+          if (++calls === 2) resolve();
+        }),
+      );
+      await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 500))]);
+    });
+
+    same(`connect without a callback: EISCONN as an 'error' (${when})`, async (run) => {
+      const rx = await bound(run);
+      const socket = run.socket({ type: 'udp4', lookup: twice(run, later) });
+      let errors = 0;
+      const twoErrors = new Promise<void>((resolve) => socket.on('error', () => ++errors === 2 && resolve()));
+      run.call('connect', () => socket.connect(rx.address().port, 'localhost'));
+      await Promise.race([twoErrors, new Promise((resolve) => setTimeout(resolve, 500))]);
+    });
+
+    same(`send: sent twice, called back twice (${when})`, async (run) => {
+      const rx = await bound(run);
+      const socket = run.socket({ type: 'udp4', lookup: twice(run, later) });
+      socket.on('error', () => {});
+      let calls = 0;
+      const both = new Promise<void>((resolve) =>
+        socket.send('x', rx.address().port, 'localhost', (error, bytes) => {
+          run.record('send callback', error, bytes);
+          if (++calls === 2) resolve();
+        }),
+      );
+      // At once, the implicit bind's second answer fails it and the queued
+      // send is dropped with the queue, in Node as here: nothing calls back.
+      await Promise.race([both, new Promise((resolve) => setTimeout(resolve, 500))]);
+    });
+  }
+});
+
+describe('bind with a port that does not convert to a number (deliberate difference)', () => {
+  // Node converts the port in its handle after the lookup, so a Symbol, a
+  // BigInt or a throwing valueOf is an uncaught exception a tick later,
+  // which no caller can catch. udpkit throws the same error from bind().
+  it('throws the conversion error from bind(), and nothing is thrown later', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const throwingValueOf = {
+        valueOf(): number {
+          throw new Error('valueOf called');
+        },
+      };
+      // (An object as the first argument is an options object, so it goes in `port` only there.)
+      const cases: [string, (s: ReturnType<typeof createSocket>) => unknown, RegExp][] = [
+        ['Symbol', (s) => s.bind(Symbol('port') as never, LO4), /Cannot convert a Symbol value to a number/],
+        ['BigInt', (s) => s.bind(10n as never, LO4), /Cannot convert a BigInt value to a number/],
+        ['options Symbol', (s) => s.bind({ port: Symbol('port') as never }), /Cannot convert a Symbol value to a number/],
+        ['options BigInt', (s) => s.bind({ port: 10n as never }), /Cannot convert a BigInt value to a number/],
+        ['options throwing valueOf', (s) => s.bind({ port: throwingValueOf as never }), /valueOf called/],
+      ];
+      for (const [label, bind, message] of cases) {
+        const socket = createSocket('udp4');
+        expect(() => bind(socket), label).toThrow(message);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        socket.close();
+      }
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
+});
