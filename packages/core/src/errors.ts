@@ -39,6 +39,12 @@ export function describeValue(value: unknown): string {
     if (name) return `an instance of ${name}`;
     return inspect(value, { depth: -1 });
   }
+  if (typeof value === 'string') {
+    // As is (a NUL or a newline unescaped), cut to 25 characters, in single
+    // quotes unless it has one.
+    const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+    return `type string (${shown.includes("'") ? JSON.stringify(shown) : `'${shown}'`})`;
+  }
   let inspected = inspect(value, { colors: false });
   if (inspected.length > 28) inspected = `${inspected.slice(0, 25)}...`;
   return `type ${typeof value} (${inspected})`;

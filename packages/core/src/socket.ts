@@ -18,7 +18,7 @@ import {
   type RemoteInfo,
 } from './backend.js';
 import { createBackend } from './backends.js';
-import { UV_EISCONN } from './errno.js';
+import { UV_EINVAL, UV_EISCONN } from './errno.js';
 import {
   bufferSizeError,
   errnoException,
@@ -285,6 +285,17 @@ export class Socket extends EventEmitter<SocketEventMap> {
     return this;
   }
 
+  /**
+   * The bind that connect and send do on an unbound socket. A lookup that
+   * answers at once completes it here, and a 'listening' listener may close
+   * the socket: Node then fails on its emptied handle; udpkit says so.
+   */
+  #bindImplicitly(): void {
+    if (this.#bindState !== BindState.Unbound) return;
+    this.bind({ port: 0, exclusive: true });
+    if (!this.#open) throw errors.notRunning();
+  }
+
   #startListening(): void {
     const backend = this.#backend;
     if (this.#metadataFlags) backend.setReceiveMetadata(this.#metadataFlags);
@@ -311,11 +322,13 @@ export class Socket extends EventEmitter<SocketEventMap> {
     validateString(address, 'address');
 
     if (this.#connectState !== ConnectState.Disconnected) throw errors.isConnected();
-    // Node's closed socket fails here from bind()'s health check, or, if it
-    // had been bound, with a TypeError from its null handle: "Not running" for both.
-    this.#healthCheck();
     this.#connectState = ConnectState.Connecting;
-    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
+    // Node's closed socket fails here from bind()'s health check, or, if it
+    // had been bound, with a TypeError from its null handle: "Not running"
+    // for both. Either way it stays "connecting": a second connect() says
+    // ERR_SOCKET_DGRAM_IS_CONNECTED.
+    this.#healthCheck();
+    this.#bindImplicitly();
 
     const connect = () => this.#connect(port as number, address as string, callback as (() => void) | undefined);
     if (this.#bindState !== BindState.Bound) {
@@ -430,7 +443,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
     }
 
     this.#healthCheck();
-    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
+    this.#bindImplicitly();
     if (list.length === 0) list.push(Buffer.alloc(0));
 
     this.#sendList(list, port as number, address as string | undefined, callback as SendCallback | undefined);
@@ -463,9 +476,13 @@ export class Socket extends EventEmitter<SocketEventMap> {
     }
     if (!this.#open) return;
 
-    // libuv refuses an addressed send on a connected socket: a send issued
-    // while connect() was pending and resolved after it.
-    const errno = ip !== undefined && this.#connectState === ConnectState.Connected ? UV_EISCONN : 0;
+    // libuv refuses an addressed send on a connected socket (a send issued
+    // while connect() was pending and resolved after it): EISCONN, or EINVAL
+    // first when the address is not of the socket's family.
+    let errno = 0;
+    if (ip !== undefined && this.#connectState === ConnectState.Connected) {
+      errno = isIP(ip) === this.#family ? UV_EISCONN : UV_EINVAL;
+    }
     if (!callback) {
       // Without a callback Node drops send errors silently; so do we.
       if (!errno) this.#backend.send(list, ip, port, ignore, 0);
@@ -511,7 +528,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
     const batch = prepareBatch(messages, this.#connectState === ConnectState.Connected);
 
     this.#healthCheck();
-    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true });
+    this.#bindImplicitly();
     this.#sendBatch(batch, callback);
   }
 
@@ -583,7 +600,9 @@ export class Socket extends EventEmitter<SocketEventMap> {
   close(callback?: () => void): this {
     if (typeof callback === 'function') this.on('close', callback);
     if (this.#queue !== undefined) {
-      this.#queue.push(() => this.close());
+      // Closed already by an earlier queued close(): Node's health check
+      // would throw from the queue, uncaught; there is nothing left to do.
+      this.#queue.push(() => this.#open && this.close());
       return this;
     }
     const backend = this.#healthCheck();
