@@ -1086,7 +1086,8 @@ typedef struct {
   struct in_addr iface4;
   uint32_t iface6;
   int on;
-  int err;
+  int err;       /* the group or source: refused before the deferred bind */
+  int iface_err; /* the interface: libuv parses it after the bind */
 } membership;
 
 static int get_membership(napi_env env, napi_callback_info info, int with_source,
@@ -1112,20 +1113,21 @@ static int get_membership(napi_env env, napi_callback_info info, int with_source
   if (!get_bool(env, argv[i], "flag", &mb->on)) return 0;
 
   mb->err = 0;
-  if (rg == 0 || rs == 0 || ri == 0) {
+  mb->iface_err = ri == 0 ? -EINVAL : 0;
+  if (rg == 0 || rs == 0) {
     mb->err = -EINVAL;
   } else if (parse_addr(AF_INET, group, 0, &mb->group, &len) == 0) {
     mb->family = AF_INET;
     if (with_source && parse_addr(AF_INET, source, 0, &mb->source, &len)) mb->err = -EINVAL;
     mb->iface4.s_addr = htonl(INADDR_ANY);
-    if (ifp != NULL && inet_pton(AF_INET, ifp, &mb->iface4) != 1) mb->err = -EINVAL;
+    if (ri > 0 && ifp != NULL && inet_pton(AF_INET, ifp, &mb->iface4) != 1) mb->iface_err = -EINVAL;
   } else if (parse_addr(AF_INET6, group, 0, &mb->group, &len) == 0) {
     mb->family = AF_INET6;
     if (with_source && parse_addr(AF_INET6, source, 0, &mb->source, &len)) mb->err = -EINVAL;
     mb->iface6 = 0;
-    if (ifp != NULL) {
-      if (parse_addr(AF_INET6, ifp, 0, &ss, &len)) mb->err = -EINVAL;
-      mb->iface6 = ((struct sockaddr_in6*) &ss)->sin6_scope_id;
+    if (ri > 0 && ifp != NULL) {
+      if (parse_addr(AF_INET6, ifp, 0, &ss, &len)) mb->iface_err = -EINVAL;
+      else mb->iface6 = ((struct sockaddr_in6*) &ss)->sin6_scope_id;
     }
   } else {
     mb->err = -EINVAL;
@@ -1164,6 +1166,7 @@ static napi_value js_set_membership(napi_env env, napi_callback_info info) {
   if (!get_membership(env, info, 0, &mb)) return NULL;
   if (mb.err) return ret_int(env, mb.err);
   if ((r = maybe_bind(mb.h, BIND_REUSEADDR))) return ret_int(env, r);
+  if (mb.iface_err) return ret_int(env, mb.iface_err);
   if (mb.family == AF_INET) {
     memset(&m4, 0, sizeof m4);
     m4.imr_multiaddr = ((struct sockaddr_in*) &mb.group)->sin_addr;
@@ -1187,6 +1190,7 @@ static napi_value js_set_source_membership(napi_env env, napi_callback_info info
   if (!get_membership(env, info, 1, &mb)) return NULL;
   if (mb.err) return ret_int(env, mb.err);
   if ((r = maybe_bind(mb.h, BIND_REUSEADDR))) return ret_int(env, r);
+  if (mb.iface_err) return ret_int(env, mb.iface_err);
   if (mb.on)
     r = set_source_opt(&mb, IP_ADD_SOURCE_MEMBERSHIP, MCAST_JOIN_SOURCE_GROUP);
   else
@@ -1199,6 +1203,7 @@ static napi_value js_block_source(napi_env env, napi_callback_info info) {
 
   if (!get_membership(env, info, 1, &mb)) return NULL;
   if (mb.err) return ret_int(env, mb.err);
+  if (mb.iface_err) return ret_int(env, mb.iface_err);
   if (mb.on) return ret_int(env, set_source_opt(&mb, IP_BLOCK_SOURCE, MCAST_BLOCK_SOURCE));
   return ret_int(env, set_source_opt(&mb, IP_UNBLOCK_SOURCE, MCAST_UNBLOCK_SOURCE));
 }

@@ -5,7 +5,7 @@
 // only; multicast joins 239.0.0.0/8 on 127.0.0.1.
 import { describe, expect, it } from 'vitest';
 import { createSocket } from '@udpkit/core';
-import { observeBoth, type Run, type Scenario, type Sock } from './support/differential.js';
+import { describeError, implementations, observeBoth, type Run, type Scenario, type Sock } from './support/differential.js';
 
 const LO4 = '127.0.0.1';
 
@@ -236,5 +236,109 @@ describe('bind with a port that does not convert to a number (deliberate differe
       process.off('uncaughtException', onUncaught);
     }
     expect(uncaught).toEqual([]);
+  });
+});
+
+// Found by the robustness suite (test/robustness.test.ts).
+describe('states reached by re-entrant and repeated calls', () => {
+  same('connect() on a closed socket leaves it connecting: a second connect() is ERR_SOCKET_DGRAM_IS_CONNECTED', (run) => {
+    const socket = run.socket('udp4');
+    socket.close();
+    run.call('connect', () => socket.connect(9, LO4));
+    run.call('connect again', () => socket.connect(9, LO4));
+  });
+
+  same("an addressed send while connecting to another family's address: EINVAL before EISCONN", async (run) => {
+    const rx = run.socket('udp6');
+    const listening = run.next(rx, 'listening');
+    rx.bind(0, '::1');
+    await listening;
+    run.learn(rx);
+    const socket = run.socket('udp6');
+    const sent = run.callback('send callback');
+    socket.connect(rx.address().port, '::1');
+    socket.send('x', rx.address().port, LO4, sent.fn);
+    await sent.called;
+  });
+
+  same("port errors show a string as Node does: unescaped, cut at 25 characters, quoted by its content", (run) => {
+    const socket = run.socket('udp4');
+    for (const port of ['a\u0000b', "it's", 'x'.repeat(40), "it's".repeat(10), 'new\nline', `both'"`, '"q"']) {
+      run.call(JSON.stringify(port), () => socket.connect(port as never));
+    }
+  });
+
+  it('a close() queued behind another close() does nothing (Node throws it uncaught from its queue)', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const socket = createSocket('udp4');
+      let closes = 0;
+      socket.on('close', () => closes++);
+      socket.connect(9, LO4);
+      socket.close();
+      socket.close();
+      await new Promise<void>((resolve) => socket.once('close', () => setTimeout(resolve, 20)));
+      expect(closes).toBe(1);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
+  it("a 'listening' listener that closes the socket during send()'s implicit bind: ERR_SOCKET_DGRAM_NOT_RUNNING (Node: a TypeError from its emptied handle)", () => {
+    const lookup = (_host: string, _family: number, callback: (error: null, ip: string, family: number) => void) =>
+      callback(null, LO4, 4);
+    for (const call of [
+      (s: Sock) => s.send('x', 9, LO4),
+      (s: Sock) => s.connect(9, LO4),
+    ]) {
+      const outcomes = [];
+      for (const dgram of [implementations.theirs, implementations.ours]) {
+        const socket = dgram.createSocket({ type: 'udp4', lookup: lookup as never });
+        socket.on('listening', () => socket.close());
+        outcomes.push(describeError(captureThrow(() => call(socket))));
+      }
+      const [theirs, ours] = outcomes as Record<string, unknown>[];
+      expect(theirs).toMatchObject({ kind: 'TypeError', message: expect.stringMatching(/of null/) });
+      expect(ours).toMatchObject({ code: 'ERR_SOCKET_DGRAM_NOT_RUNNING', message: 'Not running' });
+    }
+  });
+});
+
+function captureThrow(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('found by the robustness suite, continued', () => {
+  same('bind with a bad address and a bad port: the address error first, as in Node', (run) => {
+    const socket = run.socket('udp4');
+    run.call('bind(Symbol, number)', () => socket.bind(Symbol('port') as never, -5e-324 as never));
+    const other = run.socket('udp4');
+    run.call('bind({ port: Symbol, address: Symbol })', () =>
+      other.bind({ port: Symbol('port') as never, address: Symbol('address') as never }),
+    );
+  });
+
+  same('a membership call with a bad interface binds the socket first, as libuv does', async (run) => {
+    for (const [label, call] of [
+      ['dropMembership', (s: Sock) => s.dropMembership(LO4, '')],
+      ['addMembership', (s: Sock) => s.addMembership('239.1.2.3', 'not an ip')],
+      ['addSourceSpecificMembership', (s: Sock) => s.addSourceSpecificMembership(LO4, '232.1.2.3', 'nope')],
+      ['bad group: no bind', (s: Sock) => s.addMembership('nope', 'nope')],
+    ] as const) {
+      const socket = run.socket('udp4');
+      run.call(label, () => call(socket));
+      run.call(`${label}: address()`, () => typeof socket.address().port);
+      const settled = Promise.race([run.next(socket, 'listening'), run.next(socket, 'error')]);
+      run.call(`${label}: bind`, () => socket.bind(0, LO4));
+      await settled;
+    }
   });
 });
