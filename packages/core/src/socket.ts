@@ -298,12 +298,14 @@ export class Socket extends EventEmitter<SocketEventMap> {
   /**
    * The bind that connect and send do on an unbound socket. A lookup that
    * answers at once completes it here, and a 'listening' listener may close
-   * the socket: Node then fails on its emptied handle; udpkit says so.
+   * the socket: Node then fails on its emptied handle; udpkit says so. (A
+   * bind that failed leaves the work queued, as in Node.)
    */
   #bindImplicitly(): void {
     if (this.#bindState !== BindState.Unbound) return;
     this.bind({ port: 0, exclusive: true });
-    if (!this.#open) throw errors.notRunning();
+    // (bind() has changed the state: TypeScript does not know.)
+    if (!this.#open && (this.#bindState as BindState) === BindState.Bound) throw errors.notRunning();
   }
 
   #startListening(): void {

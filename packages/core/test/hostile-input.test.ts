@@ -342,3 +342,20 @@ describe('found by the robustness suite, continued', () => {
     }
   });
 });
+
+describe('an implicit bind that fails, with a listener that closes', () => {
+  same('send() and connect() return as in Node when an error listener closed the socket', (run) => {
+    const twice = (_host: string, _family: number, callback: (error: null, ip: string, family: number) => void) => {
+      callback(null, LO4, 4);
+      callback(null, LO4, 4);
+    };
+    for (const [label, call] of [
+      ['send', (s: Sock) => s.send('x', 9, LO4)],
+      ['connect', (s: Sock) => s.connect(9, LO4)],
+    ] as const) {
+      const socket = run.socket({ type: 'udp4', lookup: twice });
+      socket.on('error', () => run.call(`${label}: close in the error listener`, () => socket.close()));
+      run.call(label, () => call(socket));
+    }
+  });
+});
