@@ -5,6 +5,7 @@
 // only; multicast joins 239.0.0.0/8 on 127.0.0.1.
 import { describe, expect, it } from 'vitest';
 import { createSocket } from '@udpkit/core';
+import { backend, waitFor } from './support/sockets.js';
 import { describeError, implementations, observeBoth, type Run, type Scenario, type Sock } from './support/differential.js';
 
 const LO4 = '127.0.0.1';
@@ -357,5 +358,44 @@ describe('an implicit bind that fails, with a listener that closes', () => {
       socket.on('error', () => run.call(`${label}: close in the error listener`, () => socket.close()));
       run.call(label, () => call(socket));
     }
+  });
+});
+
+describe('a buffer detached between send() and the system call', () => {
+  // Node looks the address up first (a tick), then reads the buffer: one
+  // detached in between goes as an empty datagram, with its callback. The
+  // native backend's send queue is covered by its own tests (issue 7, item 10).
+  it.runIf(backend === 'portable')('goes as an empty datagram and is called back, in a list too, as in Node', async () => {
+    const rx = createSocket('udp4');
+    await new Promise<void>((resolve) => rx.bind(0, LO4, resolve));
+    const lengths: number[] = [];
+    rx.on('message', (msg) => lengths.push(msg.length));
+    const tx = createSocket('udp4');
+    await new Promise<void>((resolve) => tx.bind(0, LO4, resolve));
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const results = await Promise.all(
+        [(view: Uint8Array) => view, (view: Uint8Array) => [view, Buffer.from('b')]].map((wrap) => {
+          const view = new Uint8Array(8);
+          return new Promise<unknown[]>((resolve) => {
+            tx.send(wrap(view) as Uint8Array, rx.address().port, LO4, (error, bytes) => resolve([error, bytes]));
+            structuredClone(view.buffer, { transfer: [view.buffer] });
+          });
+        }),
+      );
+      expect(results).toEqual([
+        [null, 0],
+        [null, 1],
+      ]);
+      await waitFor(() => lengths.length === 2, 5000, 'both datagrams');
+      expect(lengths.sort()).toEqual([0, 1]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      tx.close();
+      rx.close();
+    }
+    expect(uncaught).toEqual([]);
   });
 });
