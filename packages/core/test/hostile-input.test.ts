@@ -399,3 +399,21 @@ describe('a buffer detached between send() and the system call', () => {
     expect(uncaught).toEqual([]);
   });
 });
+
+describe('connect() with a callback that is not a function', () => {
+  same("on a bound socket: once()'s ERR_INVALID_ARG_TYPE, and the socket stays connecting", async (run) => {
+    const socket = await bound(run);
+    for (const callback of [1, 'x', {}, 0, null]) {
+      run.call(`connect(9, '', ${String(callback)})`, () => socket.connect(9, '', callback as never));
+    }
+  });
+
+  // Node queues the connect and its once() throws from the queue, uncaught.
+  it('on an unbound socket: the same error, thrown from connect() (deliberate difference)', async () => {
+    const socket = createSocket('udp4');
+    expect(() => socket.connect(9, '', 1 as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"listener" argument must be of type function') }),
+    );
+    socket.close();
+  });
+});
