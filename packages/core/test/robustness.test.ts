@@ -68,7 +68,7 @@ describe.runIf(canUnshare)(`random hostile calls (${NUM_RUNS} runs)`, () => {
   );
 
   it(
-    "udpkit's own methods mixed in: errors with a code, always a 'close', never an uncaught error",
+    "udpkit's own methods mixed in: errors with a code, no hang, never an uncaught error",
     async () => {
       const { result, output, code } = await fuzz('extras');
       expect(result?.error, output).toBeUndefined();
