@@ -462,15 +462,26 @@ export class Socket extends EventEmitter<SocketEventMap> {
     this.#bindImplicitly();
     if (list.length === 0) list.push(Buffer.alloc(0));
 
-    this.#sendList(list, port as number, address as string | undefined, callback as SendCallback | undefined);
+    this.#sendList(list, port as number, address as string | undefined, callback as SendCallback | undefined, connected);
   }
 
-  #sendList(list: Buffer[], port: number, address: string | undefined, callback: SendCallback | undefined): void {
+  /**
+   * `connected`: as send() found the socket, which Node keeps for the rest
+   * of the call, even if a 'listening' listener of the implicit bind
+   * connected it meanwhile. Undefined from the queue: as it is then.
+   */
+  #sendList(
+    list: Buffer[],
+    port: number,
+    address: string | undefined,
+    callback: SendCallback | undefined,
+    connected?: boolean,
+  ): void {
     if (this.#bindState !== BindState.Bound) {
       this.#enqueue(() => this.#sendList(list, port, address, callback));
       return;
     }
-    if (this.#connectState === ConnectState.Connected) {
+    if (connected ?? this.#connectState === ConnectState.Connected) {
       this.#doSend(null, undefined, list, address, port, callback);
     } else {
       this.#resolve(address, (err, ip) => this.#doSend(err, ip, list, address, port, callback));

@@ -417,3 +417,17 @@ describe('connect() with a callback that is not a function', () => {
     socket.close();
   });
 });
+
+describe("a 'listening' listener that connects during send()'s implicit bind", () => {
+  same('the send keeps its address: EISCONN, as in Node', async (run) => {
+    const rx = await bound(run);
+    const port = rx.address().port;
+    const lookup = (_host: string, _family: number, callback: (error: null, ip: string, family: number) => void) =>
+      callback(null, LO4, 4);
+    const socket = run.socket({ type: 'udp4', lookup });
+    socket.once('listening', () => run.call('connect in listener', () => socket.connect(port, LO4)));
+    const sent = run.callback('send callback');
+    run.call('send', () => socket.send('abc', port, 'localhost', sent.fn));
+    await sent.called;
+  });
+});

@@ -387,6 +387,8 @@ async function play(dgram, scenario, sinkPort) {
 
 // ---- the properties ---------------------------------------------------------
 
+/** bind() errors thrown before it starts binding; any other leaves the socket binding for good, as in Node. */
+const BIND_REFUSALS = ['ERR_SOCKET_ALREADY_BOUND', 'ERR_SOCKET_DGRAM_NOT_RUNNING'];
 const isUserUncaught = (entry) => entry[0] === 'uncaught' && entry[1] === 'user';
 const systemUncaught = (log) => log.filter((entry) => entry[0] === 'uncaught' && !isUserUncaught(entry));
 
@@ -478,10 +480,13 @@ async function main() {
           if (unclean.length > 0) throw new Error(`errors without a code: ${JSON.stringify(unclean)}\n${JSON.stringify(ours)}`);
           // As in node:dgram, close() waits behind queued work for a
           // 'listening' that may never come: after a bind that failed before
-          // the work was queued, or a user 'listening' listener that threw
-          // before the queue's own. Otherwise a 'close' is owed.
+          // the work was queued or threw while binding, or a user 'listening'
+          // listener that threw before the queue's own. Otherwise a 'close' is owed.
           const mayWedge = ours.some(
-            (entry) => isUserUncaught(entry) || (entry[0] === 'event' && entry[1] === 'error' && entry[2]?.syscall === 'bind'),
+            (entry) =>
+              isUserUncaught(entry) ||
+              (entry[0] === 'event' && entry[1] === 'error' && entry[2]?.syscall === 'bind') ||
+              (entry[0] === 'bind' && entry[1] === 'threw' && !BIND_REFUSALS.includes(entry[2]?.code)),
           );
           if (ours.some((entry) => entry[0] === 'still busy after' || (entry[0] === 'no close event' && !mayWedge))) {
             throw new Error(`did not settle or close: ${JSON.stringify(ours)}`);
