@@ -254,25 +254,23 @@ export class Socket extends EventEmitter<SocketEventMap> {
       address = typeof address_ === 'function' ? '' : address_;
     }
     if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
-    // Node's handle takes the port through ToUint32 and keeps 16 bits, after
-    // the lookup: a Symbol, a BigInt or a throwing valueOf is an uncaught
-    // exception a tick later there. udpkit converts it now and throws it
-    // once the lookup has started, so a bad address still fails first.
-    let numericPort = 0;
-    let portError: { error: unknown } | undefined;
-    try {
-      numericPort = (+(port || 0) >>> 0) & 0xffff;
-    } catch (error) {
-      portError = { error };
-    }
 
     this.#resolve(address as string, (err, ip) => {
-      // Closed in the mean time (not even a lookup error is reported), or
-      // the port did not convert (bind() threw).
-      if (!this.#open || portError) return;
+      if (!this.#open) return; // closed in the mean time: not even a lookup error is reported
       if (err) {
         this.#bindState = BindState.Unbound;
         this.emit('error', err);
+        return;
+      }
+      // Node's handle takes the port through ToUint32 and keeps 16 bits,
+      // here, after the lookup: a Symbol, a BigInt or a throwing valueOf is
+      // an uncaught exception there, an 'error' here.
+      let numericPort: number;
+      try {
+        numericPort = (+(port || 0) >>> 0) & 0xffff;
+      } catch (error) {
+        this.#bindState = BindState.Unbound;
+        this.emit('error', error as Error);
         return;
       }
 
@@ -291,7 +289,6 @@ export class Socket extends EventEmitter<SocketEventMap> {
         this.#startListening();
       });
     });
-    if (portError) throw portError.error;
     return this;
   }
 

@@ -208,8 +208,8 @@ describe('a lookup that calls back twice', () => {
 describe('bind with a port that does not convert to a number (deliberate difference)', () => {
   // Node converts the port in its handle after the lookup, so a Symbol, a
   // BigInt or a throwing valueOf is an uncaught exception a tick later,
-  // which no caller can catch. udpkit throws the same error from bind().
-  it('throws the conversion error from bind(), and nothing is thrown later', async () => {
+  // which no caller can catch. udpkit emits that error as 'error' instead.
+  it("emits the conversion error as 'error', and nothing is thrown uncaught", async () => {
     const uncaught: unknown[] = [];
     const onUncaught = (error: unknown) => uncaught.push(error);
     process.on('uncaughtException', onUncaught);
@@ -229,14 +229,26 @@ describe('bind with a port that does not convert to a number (deliberate differe
       ];
       for (const [label, bind, message] of cases) {
         const socket = createSocket('udp4');
-        expect(() => bind(socket), label).toThrow(message);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        const failed = new Promise<Error>((resolve) => socket.once('error', resolve));
+        expect(() => bind(socket), label).not.toThrow();
+        expect((await failed).message, label).toMatch(message);
+        // The bind failed: the socket can bind again.
+        await new Promise<void>((resolve) => socket.bind(0, LO4, resolve));
         socket.close();
       }
     } finally {
       process.off('uncaughtException', onUncaught);
     }
     expect(uncaught).toEqual([]);
+  });
+
+  same('a lookup that fails: its error, before the port is looked at, as in Node', async (run) => {
+    const lookup = (host: string, _family: number, callback: (error: Error) => void) =>
+      process.nextTick(callback, Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
+    const socket = run.socket({ type: 'udp4', lookup });
+    const failed = run.next(socket, 'error');
+    run.call('bind(Symbol)', () => socket.bind(Symbol('port') as never));
+    await failed;
   });
 });
 
