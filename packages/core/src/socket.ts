@@ -337,11 +337,11 @@ export class Socket extends EventEmitter<SocketEventMap> {
     // for both. Either way it stays "connecting": a second connect() says
     // ERR_SOCKET_DGRAM_IS_CONNECTED.
     this.#healthCheck();
-    // Node hands a truthy callback to once('connect'), which refuses a
-    // non-function: thrown here on a bound socket, uncaught from the queue
-    // on an unbound one. udpkit throws it here in both cases.
-    if (callback && typeof callback !== 'function') throw invalidArgType('listener', 'Function', callback);
     this.#bindImplicitly();
+    // Node hands a truthy callback to once('connect'), which refuses a
+    // non-function: thrown here once bound, uncaught from the queue while
+    // binding. udpkit throws it here in both cases.
+    if (callback && typeof callback !== 'function') throw invalidArgType('listener', 'Function', callback);
 
     const connect = () => this.#connect(port as number, address as string, callback as (() => void) | undefined);
     if (this.#bindState !== BindState.Bound) {
