@@ -255,6 +255,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
     }
     if (!address) address = this.#family === 4 ? '0.0.0.0' : '::';
 
+    let insideBind = true;
     this.#resolve(address as string, (err, ip) => {
       if (!this.#open) return; // closed in the mean time: not even a lookup error is reported
       if (err) {
@@ -263,12 +264,14 @@ export class Socket extends EventEmitter<SocketEventMap> {
         return;
       }
       // Node's handle takes the port through ToUint32 and keeps 16 bits,
-      // here, after the lookup: a Symbol, a BigInt or a throwing valueOf is
-      // an uncaught exception there, an 'error' here.
+      // here, after the lookup: a Symbol, a BigInt or a throwing valueOf
+      // throws out of bind() when the lookup answered at once, and is an
+      // uncaught exception when it answered later, where udpkit emits it.
       let numericPort: number;
       try {
         numericPort = (+(port || 0) >>> 0) & 0xffff;
       } catch (error) {
+        if (insideBind) throw error;
         this.#bindState = BindState.Unbound;
         this.emit('error', error as Error);
         return;
@@ -289,6 +292,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
         this.#startListening();
       });
     });
+    insideBind = false;
     return this;
   }
 

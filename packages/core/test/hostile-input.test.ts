@@ -242,6 +242,14 @@ describe('bind with a port that does not convert to a number (deliberate differe
     expect(uncaught).toEqual([]);
   });
 
+  same('a lookup that answers at once: the conversion error thrown from bind(), as in Node', (run) => {
+    const lookup = (_host: string, _family: number, callback: (error: null, ip: string, family: number) => void) =>
+      callback(null, LO4, 4);
+    const socket = run.socket({ type: 'udp4', lookup });
+    run.call('bind(Symbol)', () => socket.bind(Symbol('port') as never));
+    run.call('bind again', () => socket.bind(0, LO4));
+  });
+
   same('a lookup that fails: its error, before the port is looked at, as in Node', async (run) => {
     const lookup = (host: string, _family: number, callback: (error: Error) => void) =>
       process.nextTick(callback, Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
