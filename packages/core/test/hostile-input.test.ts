@@ -5,7 +5,7 @@
 // only; multicast joins 239.0.0.0/8 on 127.0.0.1.
 import { describe, expect, it } from 'vitest';
 import { createSocket } from '@udpkit/core';
-import { backend, waitFor } from './support/sockets.js';
+import { waitFor } from './support/sockets.js';
 import { describeError, implementations, observeBoth, type Run, type Scenario, type Sock } from './support/differential.js';
 
 const LO4 = '127.0.0.1';
