@@ -63,7 +63,7 @@ export class SocketStreams {
       { withMetadata: options.receiveMetadata, batches: options.readableBatches },
     );
     this.#sink = new DatagramSink(socket, options.mode, options.family, options.writable, {
-      onClose: () => this.#ended('writable', undefined),
+      onClose: () => this.#ended('writable', undefined, true),
       onAbort: (reason) => this.#ended('writable', reason),
       onError: (error) => this.#fail(error),
     });
@@ -86,16 +86,16 @@ export class SocketStreams {
     return this.closed;
   }
 
-  /** One side is done: the reader cancelled, the writer aborted, or the writer closed (reason undefined). */
-  #ended(side: 'readable' | 'writable', reason: unknown): void {
+  /** One side is done: the reader cancelled, the writer aborted, or the writer closed (`graceful`). */
+  #ended(side: 'readable' | 'writable', reason: unknown, graceful = false): void {
     if (side === 'readable') this.#readableEnded = true;
     else this.#writableEnded = true;
     if (this.#closing) {
       if (this.#readableEnded && this.#writableEnded) this.#closeSocket();
       return;
     }
-    const gracefulWriterClose = side === 'writable' && reason === undefined && !this.#readableEnded;
-    if (gracefulWriterClose) return;
+    // abort() without a reason is still an abort: only close() leaves the readable reading.
+    if (graceful && !this.#readableEnded) return;
     this.#failure ??= reason;
     const error = reason ?? streamClosed();
     this.#source.end(error);

@@ -110,6 +110,16 @@ describe.each(families)('UDPSocket over IPv%i', (family) => {
     await expect(info.writable.getWriter().closed).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('abort() without a reason closes the socket too (it is not a graceful close) and resolves closed', async () => {
+    const { socket, info } = await openBound(family);
+    const reader = info.readable.getReader();
+    const pending = reader.read();
+    await info.writable.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(socket.closed).resolves.toBeUndefined();
+    await expectPortFree(family, info.localPort);
+  });
+
   it('settles closed only once both sides are done: closing the writer leaves the readable reading', async () => {
     const { socket, info } = await openBound(family);
     const sender = await coreBound(family);
