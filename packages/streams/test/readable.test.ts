@@ -101,6 +101,30 @@ describe.each(families)('readable over IPv%i', (family) => {
     expect(controller.desiredSize).toBe(250);
   });
 
+  it.each([false, true])('(batches: %s) transferring the buffer of one datagram leaves the others of its kernel batch intact', async (readableBatches) => {
+    const [receiver, sender] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    // Three datagrams wait in the kernel: the native backend reads them in one batch.
+    receiver.pause();
+    await sendNumbered(sender, 3, port, address);
+    const reader = fromSocket(receiver, { readableBatches }).readable.getReader();
+    const messages: UDPMessage[] = [];
+    while (messages.length < 3) {
+      const { value } = await reader.read();
+      messages.push(...(Array.isArray(value) ? value : [value as UDPMessage]));
+    }
+    // A worker gets a chunk by transferring its buffer: the stream's other chunks must not go empty.
+    // Node 20 copies a buffer it can't transfer; later lines refuse it.
+    const [first, ...others] = messages;
+    try {
+      const buffer = first!.data.buffer as ArrayBuffer;
+      structuredClone(buffer, { transfer: [buffer] });
+    } catch (error) {
+      expect(error).toMatchObject({ name: 'DataCloneError' });
+    }
+    expect(others.map((message) => text(message.data))).toEqual(['1', '2']);
+  });
+
   it('with a high-water mark of 0 reads only while a read is pending', async () => {
     const [receiver, sender] = track(await coreBound(family), await coreBound(family));
     const port = receiver.address().port;
