@@ -64,6 +64,8 @@ export class DatagramSource<Chunk extends ReadChunk> implements UnderlyingSource
   }
 
   readonly #onMessages = (buffers: Buffer[], rinfos: RemoteInfo[]): void => {
+    // An earlier listener of the same emit may have ended the stream (off() can't stop this call).
+    if (!this.#open) return;
     const controller = this.#controller!;
     const toMessage = this.#toMessage;
     // The datagrams of a batch are views of one ArrayBuffer: transferring it

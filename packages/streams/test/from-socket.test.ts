@@ -39,6 +39,25 @@ describe.each(families)('fromSocket over IPv%i', (family) => {
     await closeCore(sender);
   });
 
+  it("close() from the owner's own 'messages' listener, which runs before the stream's, ends it cleanly", async () => {
+    const socket = await coreBound(family);
+    const sender = await coreBound(family);
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    let pair: ReturnType<typeof fromSocket> | undefined;
+    const closing = new Promise<void>((resolve) => socket.once('messages', () => resolve(pair!.close())));
+    pair = fromSocket(socket);
+    sender.send('last', socket.address().port, address);
+    await closing;
+    await expect(pair.closed).resolves.toBeUndefined();
+    // The stream's listener ran after close() in the same emit: it must not enqueue into the closed stream.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('uncaughtException', record);
+    expect(uncaught).toEqual([]);
+    await closeCore(sender);
+  });
+
   it('refuses a closed socket with InvalidStateError', async () => {
     const socket = await coreBound(family);
     await closeCore(socket);
