@@ -118,7 +118,7 @@ export interface Backend {
    * queued; `done(errno, tag)` runs once the kernel took or refused it.
    */
   send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void;
-  /** Hands what is queued to the kernel now instead of at the end of the tick. */
+  /** Hands what is queued to the kernel now instead of at the end of the tick; calls no send callback before it returns. */
   flush(): void;
   /** Datagrams and bytes in the send queue: given to send(), not yet taken by the kernel. */
   sendQueueCount(): number;

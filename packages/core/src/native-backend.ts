@@ -110,7 +110,7 @@ function onMessage(this: Handle): void {
 }
 
 function onWritable(this: Handle): void {
-  owners.get(this)?.flush();
+  owners.get(this)?.drain();
 }
 
 /** A Buffer with an ArrayBuffer of its own (the fastest of the ways measured: slice() is several times slower). */
@@ -258,22 +258,35 @@ export class NativeBackend implements Backend {
     // Everything sent in this tick leaves together, in one sendmmsg.
     if (!this.#flushScheduled && !this.#awaitingWritable) {
       this.#flushScheduled = true;
-      process.nextTick(() => this.flush());
+      process.nextTick(() => this.drain());
     }
   }
 
-  /** Hands the queue to the kernel until it is empty or the socket buffer is full. */
+  /**
+   * sendMany's batch is complete: it goes now, unless the queue waits for
+   * room. Its callbacks, and those of earlier sends, run in a later tick:
+   * never inside the caller (which may be a send callback), as in Node.
+   */
   flush(): void {
+    if (!this.#awaitingWritable) this.drain(process.nextTick);
+  }
+
+  /**
+   * Hands the queue to the kernel until it is empty or the socket buffer
+   * is full; from the loop (end of tick, writability) unless `later` says
+   * when to call back.
+   */
+  drain(later?: Defer): void {
     this.#flushScheduled = false;
     this.#awaitingWritable = false;
     const queue = this.#queue;
     try {
       while (queue.count > 0) {
-        const full = this.#sendSome();
+        const full = this.#sendSome(later);
         if (full) {
           const cannotWait = this.#binding.awaitWritable(this.#handle);
           // Without a writability wait nothing would send the rest: it fails.
-          if (cannotWait) this.#settle(queue.take(queue.end, cannotWait));
+          if (cannotWait) this.#settle(queue.take(queue.end, cannotWait), later);
           else this.#awaitingWritable = true;
         }
         if (this.#awaitingWritable) return;
@@ -282,7 +295,7 @@ export class NativeBackend implements Backend {
       // A callback threw (its error goes on, uncaught): the rest still goes.
       if (queue.count > 0 && !this.#awaitingWritable && !this.#flushScheduled) {
         this.#flushScheduled = true;
-        process.nextTick(() => this.flush());
+        process.nextTick(() => this.drain());
       }
     }
   }

@@ -18,7 +18,11 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
  * last, parsed. `impl` picks the module `dgram` is bound to: node:dgram or
  * udpkit (on the backend under test).
  */
-function inThrottledNamespace(script: string, impl: 'node' | 'udpkit' = 'udpkit', { nodeArgs = [] as string[], rate = '200mbit' } = {}): any {
+function inThrottledNamespace(
+  script: string,
+  impl: 'node' | 'udpkit' = 'udpkit',
+  { nodeArgs = [] as string[], rate = '200mbit', queue = 'latency 200ms' } = {},
+): any {
   const prelude = `
     const dgram = process.env.IMPL === 'node' ? (await import('node:dgram')).default : (await import('@udpkit/core')).default;
     const bound = async (socket) => { await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve)); return socket; };
@@ -35,7 +39,7 @@ function inThrottledNamespace(script: string, impl: 'node' | 'udpkit' = 'udpkit'
     'unshare',
     [
       '-n', 'sh', '-c',
-      `ip link set lo up && tc qdisc add dev lo root tbf rate ${rate} burst 16kb latency 200ms && exec "$@"`, 'sh',
+      `ip link set lo up && tc qdisc add dev lo root tbf rate ${rate} burst 16kb ${queue} && exec "$@"`, 'sh',
       process.execPath, ...nodeArgs, '--input-type=module', '-e', prelude + script,
     ],
     { cwd: packageDir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, UDPKIT_BACKEND: backend, IMPL: impl } },
@@ -178,6 +182,39 @@ describe.runIf(canThrottle)('under sustained backpressure', () => {
     const ours = observe('udpkit');
     expect(theirs).toEqual({ complete: true, waited: true, once: true, uncaught: 20, received: 2000 });
     expect(ours).toEqual(theirs);
+  });
+
+  it('a send callback that calls sendMany() on a connected socket: the other callbacks never run inside that call', () => {
+    // After a wait for room, callbacks run from the writability callback;
+    // sendMany() on a connected socket hands its batch over at once. That
+    // must not run the callbacks of the rest of the queue inside it, as
+    // Node never runs a send callback inside another send call. A long qdisc
+    // and a 4 MiB send buffer, so one wake-up sends more than one batch.
+    const result = inThrottledNamespace(`
+      const total = 20000;
+      const rx = await bound(dgram.createSocket('udp4'));
+      const tx = await bound(dgram.createSocket('udp4'));
+      tx.setSendBufferSize(4 << 20);
+      await new Promise((resolve) => tx.connect(rx.address().port, '127.0.0.1', resolve));
+      let depth = 0, nested = 0, calls = 0, waited = false, threwOut = 0;
+      process.on('uncaughtException', () => {});
+      await new Promise((resolve) => {
+        for (let i = 0; i < total; i++) {
+          tx.send(Buffer.alloc(1), () => {
+            depth++;
+            calls++;
+            if (depth > 1) nested++;
+            if (tx.getSendQueueCount() > 1024) waited = true;
+            if (calls === total) resolve();
+            if (i % 100 === 50) { try { tx.sendMany([{ data: 'x' }]); } catch { threwOut++; } }
+            depth--;
+            if (i % 100 === 51) throw new Error('from ' + i);
+          });
+        }
+      });
+      tx.close(); rx.close();
+      console.log(JSON.stringify({ calls, waited, nested, threwOut }));`, 'udpkit', { rate: '5mbit', queue: 'limit 50mb' });
+    expect(result).toEqual({ calls: 20000, waited: backend === 'native', nested: 0, threwOut: 0 });
   });
 
   it('ENOBUFS (a full qdisc) waits for room and retries, as libuv: every datagram arrives, none fails', () => {
