@@ -105,6 +105,36 @@ describe('queue sizes around every capacity', () => {
   });
 });
 
+describe('more destinations in one tick than the sockaddr cache holds (4096)', () => {
+  it('5000 send() calls to 5000 addresses: the cache is cleared mid-queue, each datagram arrives where it was sent', async () => {
+    // Receivers on the wildcard address take datagrams to any 127.1.x.y.
+    const sockets = await Promise.all([0, 1].map(() => new Promise<Socket>((resolve) => {
+      const s = createSocket('udp4');
+      open.push(s);
+      s.bind(0, '0.0.0.0', () => resolve(s));
+    })));
+    const got = sockets.map(() => [] as number[]);
+    sockets.forEach((s, k) => {
+      s.setRecvBufferSize(4 << 20);
+      s.on('message', (data) => got[k]!.push(data.readUInt32BE(0)));
+    });
+    const ports = sockets.map((s) => s.address().port);
+    const tx = await socket();
+    const count = 5000;
+    let calls = 0;
+    await new Promise<void>((resolve, reject) => {
+      for (let i = 0; i < count; i++) {
+        tx.send(datagram(i), ports[target(i, 2)], `127.1.${i >> 8}.${i & 255}`, (error) => {
+          if (error) reject(error);
+          if (++calls === count) resolve();
+        });
+      }
+    });
+    await waitFor(() => got[0]!.length + got[1]!.length >= count, 10_000, `${count} datagrams`);
+    expect(got).toEqual([0, 1].map((k) => numbers(count, (i) => target(i, 2) === k)));
+  });
+});
+
 describe('datagrams the kernel refuses', () => {
   // An IPv6-only socket can't send to an IPv4-mapped address: ENETUNREACH
   // from the kernel for each datagram, with nothing leaving the machine.
