@@ -177,6 +177,21 @@ describe('SendQueue', () => {
     }
   });
 
+  it.each([0, 1])('never fully drained with %i-byte datagrams (the slab never fills), its arrays stay in proportion to what waits', (size) => {
+    // Only the arrays can run out here: without compacting them in place
+    // they would double at every fill.
+    const queue = new SendQueue();
+    let peakCapacity = 0;
+    for (let i = 0; i < 200_000; i++) {
+      expect(queue.push(Buffer.alloc(size), undefined, () => {}, i)).toBe(true);
+      if (queue.count > 100) queue.take(queue.head + 1);
+      peakCapacity = Math.max(peakCapacity, queue.capacity);
+    }
+    checkInvariants(queue);
+    expect(queue.count).toBe(100);
+    expect(peakCapacity).toBeLessThanOrEqual(256);
+  });
+
   it('passes more than 4 GiB through without a full drain, offsets never wrapping', () => {
     const queue = new SendQueue();
     const big = Buffer.alloc(65_000);
