@@ -214,7 +214,9 @@ describe.runIf(canThrottle)('under sustained backpressure', () => {
       });
       tx.close(); rx.close();
       console.log(JSON.stringify({ calls, waited, nested, threwOut }));`, 'udpkit', { rate: '5mbit', queue: 'limit 50mb' });
-    expect(result).toEqual({ calls: 20000, waited: backend === 'native', nested: 0, threwOut: 0 });
+    expect(result).toMatchObject({ calls: 20000, nested: 0, threwOut: 0 });
+    // More than a batch waited for room: the case this is about did occur.
+    if (backend === 'native') expect(result.waited).toBe(true);
   });
 
   it('ENOBUFS (a full qdisc) waits for room and retries, as libuv: every datagram arrives, none fails', () => {
