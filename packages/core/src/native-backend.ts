@@ -146,6 +146,8 @@ export class NativeBackend implements Backend {
   #lastDest: Buffer | undefined;
   #flushScheduled = false;
   #awaitingWritable = false;
+  /** Reports of sends close() completed, for the flush tick of their send() (see close()). */
+  #closeReports: (() => void)[] = [];
   #destinations = new Map<string, Map<number, Buffer>>();
   #destinationCount = 0;
   /** The batch being handed to 'message' one datagram at a time, and the next one. */
@@ -281,6 +283,7 @@ export class NativeBackend implements Backend {
     this.#awaitingWritable = false;
     const queue = this.#queue;
     try {
+      while (this.#closeReports.length > 0) this.#closeReports.shift()!();
       while (queue.count > 0) {
         const full = this.#sendSome(later);
         if (full) {
@@ -293,7 +296,8 @@ export class NativeBackend implements Backend {
       }
     } finally {
       // A callback threw (its error goes on, uncaught): the rest still goes.
-      if (queue.count > 0 && !this.#awaitingWritable && !this.#flushScheduled) {
+      const left = (queue.count > 0 && !this.#awaitingWritable) || this.#closeReports.length > 0;
+      if (left && !this.#flushScheduled) {
         this.#flushScheduled = true;
         process.nextTick(() => this.drain());
       }
@@ -438,15 +442,21 @@ export class NativeBackend implements Backend {
   close(): void {
     const queue = this.#queue;
     // Datagrams of this tick that the kernel takes now still go (Node sends
-    // synchronously when the buffer has room); their callbacks after
-    // close() returns, as Node's.
+    // synchronously when the buffer has room). Their callbacks run after
+    // close() returns, from the flush tick their send() scheduled: Node
+    // queues a send's callback when it sends, so before a 'connect' or
+    // 'close' queued by later calls in the same tick.
     if (!this.#awaitingWritable) {
-      while (queue.count > 0 && !this.#sendSome(process.nextTick));
+      const later: Defer = (report) => this.#closeReports.push(report);
+      while (queue.count > 0 && !this.#sendSome(later));
+      if (this.#closeReports.length > 0 && !this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(() => this.flush());
+      }
     }
     // What waits for room is cancelled, as libuv does on close: after
     // 'close' (a tick from now), as libuv's close phase calls them.
     if (queue.count > 0) this.#settle(queue.take(queue.end, UV_ECANCELED), setImmediate);
-    this.#flushScheduled = false;
     this.#awaitingWritable = false;
     this.#binding.close(this.#handle);
     // Closed mid-batch: the rest of it is never delivered, so nothing holds it.

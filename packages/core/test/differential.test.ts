@@ -873,6 +873,24 @@ describe('close and asyncDispose', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
   });
 
+  same('send, connect and close in one tick: the send callback first, then connect, then close', async (run) => {
+    const rx = await receiver(run);
+    const socket = run.socket({ type: 'udp4', lookup: loggingLookup(run) });
+    const sent = run.callback('send callback');
+    run.call('send', () => socket.send('hello', rx.port, LO4, sent.fn));
+    run.call('connect', () => socket.connect(rx.port));
+    await run.close(socket);
+    await sent.called;
+    // Bound first: two sends, both called back before 'connect'.
+    const boundSocket = await bound(run, 'udp4', { lookup: loggingLookup(run) });
+    const sentBound = run.callback('bound send callback');
+    boundSocket.send('hello', rx.port, LO4, sentBound.fn);
+    boundSocket.send('again', rx.port, LO4, run.callback('second send callback').fn);
+    boundSocket.connect(rx.port, LO4);
+    await run.close(boundSocket);
+    await sentBound.called;
+  });
+
   same('connect and disconnect after close', async (run) => {
     const rx = await receiver(run);
     const socket = await bound(run);

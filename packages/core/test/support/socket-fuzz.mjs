@@ -442,17 +442,6 @@ function crossFamilyMembership(s) {
 }
 
 /**
- * Native only, left out until the send queue is fixed (issue 7, item 10,
- * reported): a send() whose close() follows in the same tick calls back
- * after events queued later ('connect'), where Node calls back first.
- */
-function sendThenCloseOnNative(s) {
-  if (!NATIVE) return false;
-  const firstSend = s.ops.findIndex((op) => op.method === 'send' || op.method === 'sendMany');
-  return firstSend !== -1 && s.ops.slice(firstSend + 1).some((op) => op.method === 'close');
-}
-
-/**
  * Portable only, not fixed (reported): after a lookup answered twice, the
  * socket is "unbound" again but node:dgram underneath is bound, and
  * bind({ fd }) gets its ERR_SOCKET_ALREADY_BOUND where Node checks the fd
@@ -487,7 +476,7 @@ async function main() {
   const check =
     property === 'differential'
       ? fc.asyncProperty(scenario(NODE_METHODS), async (s) => {
-          fc.pre(!crossFamilyMembership(s) && !sendThenCloseOnNative(s) && !fdBindAfterTwiceOnPortable(s));
+          fc.pre(!crossFamilyMembership(s) && !fdBindAfterTwiceOnPortable(s));
           const theirs = asUdpkitDocuments(await playBounded(nodeDgram, s, sinkPort));
           const ours = await playBounded(udpkit, s, sinkPort);
           const crashes = systemUncaught(ours);
