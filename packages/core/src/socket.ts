@@ -416,7 +416,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
   send(msg: string | NodeJS.ArrayBufferView, offset: number, length: number, port?: number, callback?: SendCallback): void;
   send(msg: string | NodeJS.ArrayBufferView, offset: number, length: number, callback?: SendCallback): void;
   send(buffer: unknown, offset?: unknown, length?: unknown, port?: unknown, address?: unknown, callback?: unknown): void {
-    let list: Buffer[] | null;
+    let list: NodeJS.ArrayBufferView[] | null;
     const connected = this.#connectState === ConnectState.Connected;
     if (!connected) {
       if (address || (port && typeof port !== 'function')) {
@@ -444,7 +444,8 @@ export class Socket extends EventEmitter<SocketEventMap> {
     if (!Array.isArray(buffer)) {
       if (typeof buffer === 'string') list = [Buffer.from(buffer)];
       else if (!isArrayBufferView(buffer)) throw invalidArgType('buffer', sendBufferTypes, buffer);
-      else list = [toBuffer(buffer)];
+      // Read when sent, as Node's handle reads it (see currentBytes).
+      else list = [buffer];
     } else if (!(list = fixBufferList(buffer))) {
       throw invalidArgType('buffer list arguments', sendBufferTypes, buffer);
     }
@@ -472,7 +473,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
    * connected it meanwhile. Undefined from the queue: as it is then.
    */
   #sendList(
-    list: Buffer[],
+    list: NodeJS.ArrayBufferView[],
     port: number,
     address: string | undefined,
     callback: SendCallback | undefined,
@@ -492,7 +493,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
   #doSend(
     error: Error | null,
     ip: string | undefined,
-    list: Buffer[],
+    views: NodeJS.ArrayBufferView[],
     address: string | undefined,
     port: number,
     callback: SendCallback | undefined,
@@ -507,6 +508,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
     // libuv refuses an addressed send on a connected socket (a send issued
     // while connect() was pending and resolved after it): EISCONN, or EINVAL
     // first when the address is not of the socket's family.
+    const list = currentBytes(views);
     let errno = 0;
     if (ip !== undefined && this.#connectState === ConnectState.Connected) {
       errno = isIP(ip) === this.#family ? UV_EISCONN : UV_EINVAL;
@@ -525,13 +527,14 @@ export class Socket extends EventEmitter<SocketEventMap> {
     let settled = false;
     let tickPassed = false;
     let failure: Error | undefined;
+    // Counted now: the bytes that go, though the buffer may shrink before the callback.
     let bytes = 0;
+    for (const chunk of list) bytes += chunk.length;
     // Node passes only the error when there is one: callback(err), not (err, undefined).
     const deliver = () => (failure ? (callback as (error: Error) => void)(failure) : callback(null, bytes));
     const report = (errno: number) => {
       settled = true;
       if (errno) failure = exceptionWithHostPort(errno, 'send', address, port);
-      else for (const chunk of list) bytes += chunk.length;
       if (tickPassed) deliver();
     };
     process.nextTick(() => {
@@ -962,6 +965,19 @@ function prepareBatch(messages: readonly OutgoingMessage[], connected: boolean):
     batch.addresses[i] = address ?? undefined;
   }
   return batch;
+}
+
+/**
+ * Each chunk as a Buffer over what it covers now. A single view passed to
+ * send() is read here, when it is sent, as Node's handle reads it: one that
+ * tracks a resizable ArrayBuffer sends the bytes there are at that moment.
+ */
+function currentBytes(list: NodeJS.ArrayBufferView[]): Buffer[] {
+  for (let i = 0; i < list.length; i++) {
+    const chunk = list[i]!;
+    if (!Buffer.isBuffer(chunk)) list[i] = toBuffer(chunk);
+  }
+  return list as Buffer[];
 }
 
 function toBuffer(view: NodeJS.ArrayBufferView): Buffer {

@@ -299,6 +299,42 @@ describe('a buffer detached or shrunk after send()', () => {
     expect(ours).toEqual(theirs);
   });
 
+  it('a view that tracks a resizable ArrayBuffer sends what is there when it goes, as node:dgram', async () => {
+    const scenario = async (run: Run) => {
+      const rx = run.socket('udp4');
+      await new Promise<void>((resolve) => rx.bind(0, '127.0.0.1', () => resolve()));
+      const port = run.learn(rx);
+      const received = run.callback('all received');
+      let count = 0;
+      rx.on('message', () => ++count === 10 && received.fn());
+      const views = {
+        tracking: (buffer: ArrayBuffer) => new Uint8Array(buffer),
+        trackingFromOffset: (buffer: ArrayBuffer) => new Uint8Array(buffer, 1),
+        dataView: (buffer: ArrayBuffer) => new DataView(buffer),
+        fixed: (buffer: ArrayBuffer) => new Uint8Array(buffer, 0, 8),
+        inList: (buffer: ArrayBuffer) => [new Uint8Array(buffer)],
+      };
+      // Bound (the send waits for its lookup), then unbound (it waits for 'listening').
+      for (const bind of [true, false]) {
+        const tx = run.socket('udp4');
+        if (bind) await new Promise<void>((resolve) => tx.bind(0, '127.0.0.1', () => resolve()));
+        const callbacks = Object.entries(views).map(([label, view], i) => {
+          const buffer = new ResizableArrayBuffer(8, { maxByteLength: 16 });
+          new Uint8Array(buffer).fill(i + 1);
+          const callback = run.callback(`${bind ? 'bound' : 'unbound'} ${label}`);
+          tx.send(view(buffer), port, '127.0.0.1', callback.fn);
+          buffer.resize(i % 2 === 0 ? 2 : 12); // shrunk, or grown
+          return callback;
+        });
+        for (const callback of callbacks) await callback.called;
+      }
+      await received.called;
+    };
+    const { theirs, ours } = await observeBoth(scenario);
+    expect(theirs.length).toBeGreaterThan(10);
+    expect(ours).toEqual(theirs);
+  });
+
   it('sends what is left of it (nothing) and calls back, also from the queue before listening', async () => {
     const rx = await socket();
     const got: number[] = [];
