@@ -791,17 +791,21 @@ export class Socket extends EventEmitter<SocketEventMap> {
   }
 
   /**
-   * Bytes of the datagrams in the send queue: handed to `send()` or
-   * `sendMany()` (after a lookup, if any), not yet taken by the kernel
-   * (waiting for the end of the tick or for room in the socket's send
-   * buffer). As `node:dgram`'s, except that the native backend also counts
-   * datagrams queued in this tick, before their `sendmmsg`.
+   * Bytes of the datagrams in the send queue (see `getSendQueueCount()`).
    */
   getSendQueueSize(): number {
     return this.#healthCheck().sendQueueSize();
   }
 
-  /** How many datagrams are in the send queue (see `getSendQueueSize()`). */
+  /**
+   * How many datagrams are in the send queue: handed to `send()` or
+   * `sendMany()` (after a lookup, if any), not yet taken by the kernel. As
+   * `node:dgram`'s, with one deliberate difference: right after `send()`,
+   * in the same tick, the native backend counts that datagram (it waits for
+   * the tick's one `sendmmsg`: transparent batching) where Node, whose
+   * `send()` hands it to the kernel at once, shows 0. Both count datagrams
+   * waiting for room in the socket's send buffer.
+   */
   getSendQueueCount(): number {
     return this.#healthCheck().sendQueueCount();
   }

@@ -1236,6 +1236,29 @@ describe('deliberate differences', () => {
     const ours = await runChild('ours', program(port), 10_000);
     expect(ours).toMatchObject({ outcome: 'exited', output: 'EADDRINUSE,listening\n' });
   });
+
+  // Transparent batching: the native backend holds the send() calls of a
+  // tick for one sendmmsg at its end, so right after send() they are in the
+  // send queue; Node's went out inside send(). After the callbacks both are empty.
+  it('(4) send queue right after send(): native counts the datagrams of this tick, Node 0', async () => {
+    const results = [];
+    for (const dgram of [implementations.theirs, implementations.ours]) {
+      const rx = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => rx.bind(0, LO4, resolve));
+      // A lookup that answers at once: Node's send() reaches its handle inside the call.
+      const tx = dgram.createSocket({ type: 'udp4', lookup: (_h, _f, cb) => cb(null, LO4, 4) });
+      await new Promise<void>((resolve) => tx.bind(0, LO4, resolve));
+      const sent = Promise.all(['hello', 'again!'].map((text) => new Promise((resolve) => tx.send(text, rx.address().port, LO4, resolve))));
+      const sameTick = [tx.getSendQueueCount(), tx.getSendQueueSize()];
+      await sent;
+      results.push({ sameTick, afterCallbacks: [tx.getSendQueueCount(), tx.getSendQueueSize()] });
+      tx.close();
+      rx.close();
+    }
+    const [theirs, ours] = results;
+    expect(theirs).toEqual({ sameTick: [0, 0], afterCallbacks: [0, 0] });
+    expect(ours).toEqual({ sameTick: BACKEND === 'native' ? [2, 11] : [0, 0], afterCallbacks: [0, 0] });
+  });
 });
 
 function captureThrow(fn: () => unknown): unknown {

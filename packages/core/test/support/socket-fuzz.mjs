@@ -54,9 +54,12 @@ function describe(value, depth = 0) {
 /** Ports the kernel chose differ between runs: an address() result is compared without its port. */
 function describeReturn(method, value) {
   // The native backend holds same-tick send() calls for one sendmmsg at the
-  // end of the tick (README, transparent batching): node:dgram's queue is
-  // empty there, udpkit's is not. Only the type is compared.
-  if (NATIVE && (method === 'getSendQueueCount' || method === 'getSendQueueSize')) return typeof value;
+  // end of the tick (README, deliberate differences): node:dgram's queue is
+  // empty there, udpkit's is not. Both must be a count; the exact figures
+  // are asserted in differential.test.ts, deliberate difference (4).
+  if (NATIVE && (method === 'getSendQueueCount' || method === 'getSendQueueSize')) {
+    return Number.isSafeInteger(value) && value >= 0 ? 'a count' : value;
+  }
   if ((method === 'address' || method === 'remoteAddress') && value && typeof value === 'object') {
     return { ...describe(value), port: value.port === current.sinkPort ? '<sink>' : '<port>' };
   }
