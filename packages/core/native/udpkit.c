@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #define RECV_BATCH 64     /* datagrams per recvmmsg, also MAX_BATCH of BINDING.md */
+#define RECV_EACH 32      /* the same while onmessage takes them one by one:
+                           * libuv's reads per wake-up, so the loop's other
+                           * phases (setImmediate) run as often as in Node */
 #define RECV_SLOT 65536   /* bytes per datagram: any UDP payload fits */
 #define RECV_CTRL 256     /* ancillary data per datagram: what we ask for takes
                            * at most 92 bytes; the rest is room for options set
@@ -90,6 +93,7 @@ struct udpkit {
   int events;   /* UV_READABLE | UV_WRITABLE wanted */
   int unref;
   int meta_flags;
+  int recv_width; /* datagrams the next recvmmsg asks for */
   int strong;   /* self is a strong reference while polling */
   poller* poller;
   send_buf* sb;
@@ -694,7 +698,7 @@ static void do_recv(udpkit* h) {
     rb->msgs[i].msg_hdr.msg_controllen = RECV_CTRL;
   }
   do
-    n = recvmmsg(h->fd, rb->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+    n = recvmmsg(h->fd, rb->msgs, h->recv_width, MSG_DONTWAIT, NULL);
   while (n == -1 && errno == EINTR);
   if (n == -1) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -762,6 +766,9 @@ static void do_recv(udpkit* h) {
 
   if (napi_create_int32(env, n, &argv[0]) != napi_ok) goto fail;
   callback(h, "onmessages", want_dest ? 4 : 3, argv);
+  /* JavaScript said how it takes this batch: whole (status[2] < 0), or one
+   * datagram at a time; the next batch is read for the same. */
+  h->recv_width = h->onmessage != NULL && each_left(h) >= 0 ? RECV_EACH : RECV_BATCH;
   deliver_each(h, n);
   return;
 
@@ -848,6 +855,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   h->env = env;
   h->fd = -1;
   h->family = family == 6 ? AF_INET6 : AF_INET;
+  h->recv_width = each ? RECV_EACH : RECV_BATCH;
   if (napi_get_uv_event_loop(env, &h->loop) != napi_ok ||
       napi_create_object(env, &obj) != napi_ok ||
       napi_wrap(env, obj, h, finalize, NULL, NULL) != napi_ok) {

@@ -66,7 +66,7 @@ type OnMessages = (this: Handle, count: number, data?: ArrayBuffer, addresses?: 
 
 const MAX_BATCH = 64;
 const META_STRIDE = 8;
-/** status[2]: datagrams of the current batch the helper is still to hand to onmessage. */
+/** status[2]: datagrams of the current batch the helper is still to hand to onmessage; -1: none, the batch went whole. */
 const STATUS_EACH = 2;
 /** status[3]: the sendmmsg calls of the last send() that sent something. */
 const STATUS_SENDS = 3;
@@ -403,8 +403,10 @@ export class NativeBackend implements Backend {
       this.#batchInfo = rinfos;
       this.#next = 0;
     }
-    // Set first: if a 'messages' listener throws, the helper still hands over every datagram.
-    this.#status[STATUS_EACH] = each ? count : 0;
+    // Set first: if a 'messages' listener throws, the helper still hands over
+    // every datagram. Negative: the batch goes whole, and the helper reads
+    // the next one 64 wide instead of libuv's 32.
+    this.#status[STATUS_EACH] = each ? count : -1;
     // 'messages' gets arrays of its own: a listener may shift, splice or sort them.
     this.#events.onBatch(each ? buffers.slice() : buffers, each ? rinfos.slice() : rinfos);
     this.deliverNext();

@@ -65,6 +65,25 @@ describe("'message' delivery, as node:dgram", () => {
     await done;
   });
 
+  same('setImmediate callbacks run between datagrams as often as in Node (every 32 of a burst)', async (run) => {
+    const rx = await bound(run);
+    let seen = 0;
+    let immediatePending = false;
+    rx.on('message', () => {
+      seen++;
+      if (immediatePending) return;
+      immediatePending = true;
+      setImmediate(() => {
+        immediatePending = false;
+        run.record('immediate after', seen);
+      });
+    });
+    const done = arrivals(rx, 100);
+    await burst(run, rx.address().port, Array.from({ length: 100 }, (_, i) => `d${i}`));
+    await done;
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+
   same('each Buffer has an ArrayBuffer of its own, around every internal size', async (run) => {
     const rx = await bound(run);
     const sizes = [1, 7, 64, 65, 1023, 1024, 1025, 2048, 4096, 4097, 65507];
@@ -138,6 +157,33 @@ describe("a throwing 'message' listener (uncaughtException handled), as node:dgr
     expect(expected.errors).toHaveLength(2);
     expect(ours.outcome).toBe('exited');
     expect(JSON.parse(ours.output)).toEqual(expected);
+  });
+});
+
+describe("a 'messages' listener alone (udpkit's batch event)", () => {
+  // The helper reads each batch for what the last one was: the first for
+  // 'message' (32, libuv's width), then 64 once a batch went whole.
+  it('takes a burst in batches of 64 on native after the first (32), one by one on portable', async () => {
+    const { createSocket } = await import('@udpkit/core');
+    const rx = createSocket('udp4');
+    await new Promise<void>((resolve) => rx.bind(0, LO4, () => resolve()));
+    const tx = createSocket('udp4');
+    try {
+      const batches: number[] = [];
+      let seen = 0;
+      const all = new Promise<void>((resolve) =>
+        rx.on('messages', (buffers) => {
+          batches.push(buffers.length);
+          if ((seen += buffers.length) === 100) resolve();
+        }),
+      );
+      tx.sendMany(Array.from({ length: 100 }, (_, i) => ({ data: `d${i}`, port: rx.address().port, address: LO4 })));
+      await all;
+      expect(batches).toEqual(backend === 'native' ? [32, 64, 4] : Array(100).fill(1));
+    } finally {
+      tx.close();
+      rx.close();
+    }
   });
 });
 
