@@ -2,9 +2,10 @@
 // for it in the published package: prebuilds/<platform>-<arch>/udpkit.node.
 // Only on Linux: elsewhere the portable backend runs.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { installAddon } from './install-addon.mjs';
 
 if (process.platform !== 'linux') {
   console.log(`native helper: not built on ${process.platform}; the portable backend will run`);
@@ -20,12 +21,6 @@ const args = [nodeGyp, 'rebuild', '--directory', 'native', ...(nodedir ? [`--nod
 const build = spawnSync(process.execPath, args, { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const target = `prebuilds/${process.platform}-${process.arch}`;
-mkdirSync(target, { recursive: true });
-// A process may have the old addon mapped: overwriting it in place would
-// change its code under it (SIGSEGV). A copy renamed over it replaces the
-// directory entry instead; the old file lives on until it is unmapped.
-const temporary = `${target}/udpkit.node.${process.pid}.tmp`;
-copyFileSync('native/build/Release/udpkit.node', temporary);
-renameSync(temporary, `${target}/udpkit.node`);
-console.log(`native helper: ${target}/udpkit.node`);
+const target = `prebuilds/${process.platform}-${process.arch}/udpkit.node`;
+installAddon('native/build/Release/udpkit.node', target);
+console.log(`native helper: ${target}`);
