@@ -453,7 +453,7 @@ export class NativeBackend implements Backend {
       while (queue.count > 0 && !this.#sendSome(later));
       if (this.#closeReports.length > 0 && !this.#flushScheduled) {
         this.#flushScheduled = true;
-        process.nextTick(() => this.flush());
+        process.nextTick(() => this.drain());
       }
     }
     // What waits for room is cancelled, as libuv does on close: after
