@@ -971,6 +971,15 @@ static napi_value js_disconnect(napi_env env, napi_callback_info info) {
   return ret_int(env, 0);
 }
 
+/* The descriptor, for Node's `_handle.fd`: -EBADF while there is none. */
+static napi_value js_fileno(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  return ret_int(env, h->closed || h->fd < 0 ? -EBADF : h->fd);
+}
+
 static napi_value sockname(napi_env env, napi_callback_info info, int peer) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
@@ -1485,6 +1494,7 @@ NAPI_MODULE_INIT() {
     { "guessHandleType", js_guess_handle_type },
     { "connect", js_connect },
     { "disconnect", js_disconnect },
+    { "fileno", js_fileno },
     { "getsockname", js_getsockname },
     { "getpeername", js_getpeername },
     { "setBroadcast", js_set_broadcast },

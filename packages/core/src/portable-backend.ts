@@ -24,6 +24,7 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const nodeHasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 
 interface UdpHandle {
+  readonly fd: number;
   recvStart(): number;
   recvStop(): number;
 }
@@ -188,6 +189,10 @@ export class PortableBackend implements Backend {
 
   disconnect(): number {
     return this.#withSocket((socket) => socket.disconnect());
+  }
+
+  fileno(): number {
+    return (this.#socket && dgramHandle(this.#socket)?.fd) ?? UV_EBADF;
   }
 
   getsockname(out: AddressInfo): number {
