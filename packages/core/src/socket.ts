@@ -131,7 +131,7 @@ export interface LegacyView {
   bindState: number;
   receiving: boolean;
   queue: (() => void)[] | undefined;
-  reuseAddr: boolean;
+  reuseAddr: boolean | undefined;
   open(): boolean;
   fileno(): number;
   healthCheck(): void;
@@ -155,7 +155,8 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   #bindState = BindState.Unbound;
   #connectState = ConnectState.Disconnected;
   #queue: (() => void)[] | undefined;
-  #reuseAddr: boolean;
+  /** The option as given: Node's `_reuseAddr` shows it so. */
+  #reuseAddr: boolean | undefined;
   #reusePort: boolean;
   #ipv6Only: boolean;
   #recvBufferSize: number | undefined;
@@ -185,7 +186,7 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     this.type = type;
     this.#family = type === 'udp4' ? 4 : 6;
     this.#lookup = options?.lookup ?? defaultLookup();
-    this.#reuseAddr = !!options?.reuseAddr;
+    this.#reuseAddr = options?.reuseAddr;
     this.#reusePort = !!options?.reusePort;
     this.#ipv6Only = !!options?.ipv6Only;
     this.#recvBufferSize = options?.recvBufferSize;

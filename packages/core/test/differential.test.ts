@@ -1159,41 +1159,7 @@ describe('deliberate differences', () => {
     }
   });
 
-  // Node 20 ignores `reusePort` (it arrived in Node 22.12/23.1): a second
-  // socket on the port fails. udpkit implements it where it can: the native
-  // backend shares the port; the portable backend, on a Node without the
-  // option, refuses it instead of silently ignoring it.
-  it('(2) reusePort: Node 20 ignores it, udpkit shares the port or refuses the option', async () => {
-    const probe = implementations.theirs.createSocket({ type: 'udp4', reusePort: true } as never);
-    await new Promise<void>((resolve) => probe.bind(0, LO4, resolve));
-    const port = probe.address().port;
-    const second = implementations.theirs.createSocket({ type: 'udp4', reusePort: true } as never);
-    const error = await new Promise<Error>((resolve) => {
-      second.on('error', resolve);
-      second.bind(port, LO4);
-    });
-    expect(error).toMatchObject({ code: 'EADDRINUSE' });
-    second.close();
-    probe.close();
-
-    const nodeHasIt = Number(process.versions.node.split('.')[0]) >= 23;
-    if (BACKEND === 'portable' && !nodeHasIt) {
-      expect(() => implementations.ours.createSocket({ type: 'udp4', reusePort: true } as never)).toThrow(
-        expect.objectContaining({ code: 'ERR_UDPKIT_UNSUPPORTED', message: 'reusePort is not supported by the portable backend' }),
-      );
-      return;
-    }
-    const a = implementations.ours.createSocket({ type: 'udp4', reusePort: true } as never);
-    await new Promise<void>((resolve) => a.bind(0, LO4, resolve));
-    const b = implementations.ours.createSocket({ type: 'udp4', reusePort: true } as never);
-    await new Promise<void>((resolve, reject) => {
-      b.once('error', reject);
-      b.bind(a.address().port, LO4, resolve);
-    });
-    expect(b.address().port).toBe(a.address().port);
-    a.close();
-    b.close();
-  });
+  // (2) reusePort: see node-lines.test.ts, which asks the running Node.
 
   // In a cluster worker Node hands a non-exclusive bind to the primary, so
   // workers share a port; udpkit has no cluster support and always binds in
