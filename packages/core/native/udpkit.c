@@ -818,7 +818,7 @@ static int is_int32_array(napi_env env, napi_value v, size_t need) {
 }
 
 static napi_value js_create(napi_env env, napi_callback_info info) {
-  napi_value obj, name;
+  napi_value obj, name, resource;
   napi_property_descriptor props[2] = {
     { "onmessages", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
     { "onwritable", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
@@ -864,7 +864,11 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   TRY(napi_create_reference(env, argv[4], 1, &h->status));
   if (each) TRY(napi_create_reference(env, argv[5], 1, &h->onmessage));
   TRY(napi_create_string_latin1(env, "UDPKIT", NAPI_AUTO_LENGTH, &name));
-  TRY(napi_async_init(env, obj, name, &h->actx));
+  /* A resource of its own, not the handle: Node 26 holds the async
+   * resource strongly until napi_async_destroy, which would keep every
+   * handle dropped without close() alive, descriptor and all. */
+  TRY(napi_create_object(env, &resource));
+  TRY(napi_async_init(env, resource, name, &h->actx));
   return obj;
 }
 

@@ -171,6 +171,9 @@ export class PortableBackend implements Backend {
   connect(ip: string, port: number, done: (errno: number) => void): void {
     const socket = this.#socket;
     if (!socket) return done(UV_EBADF);
+    // Node 24.19 / 26.4 connect synchronously and say how it went at once.
+    const { connectSync } = socket as { connectSync?: (port: number, address: string) => void };
+    if (typeof connectSync === 'function') return done(errnoOf(() => connectSync.call(socket, port, ip)));
     let reported = false;
     socket.connect(port, ip, ((error?: NodeJS.ErrnoException) => {
       if (!reported) done(error ? (error.errno ?? UV_EBADF) : 0);
