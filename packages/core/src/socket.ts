@@ -531,7 +531,9 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     const errno = synchronously((done) => backend.connect(ip, port, done), 'connectSync', backend.name);
     if (errno) throw exceptionWithHostPort(errno, 'connect', address, port);
     this.#connectState = ConnectState.Connected;
-    process.nextTick(() => this.emit('connect'));
+    process.nextTick(() => {
+      if (this.#open) this.emit('connect');
+    });
   }
 
   disconnect(): void {

@@ -182,6 +182,31 @@ describe('receiveBlockList and sendBlockList (Node 22.13)', () => {
     tx.close();
     rx.close();
   });
+
+  it("blocked datagrams are not in 'messages' batches or the counters either (udpkit's own)", async () => {
+    const list = new BlockList();
+    list.addAddress(BLOCKED);
+    const { createSocket } = await import('@udpkit/core');
+    const rx = createSocket({ type: 'udp4', receiveBlockList: list });
+    await new Promise<void>((resolve) => rx.bind(0, LO4, resolve));
+    const batches: string[][] = [];
+    const done = new Promise<void>((resolve) =>
+      rx.on('messages', (msgs, rinfos) => {
+        batches.push(msgs.map((msg, i) => `${msg} from ${rinfos[i]!.address}`));
+        if (msgs.some((msg) => String(msg) === 'end')) resolve();
+      }),
+    );
+    const blocked = createSocket('udp4');
+    await new Promise<void>((resolve) => blocked.bind(0, BLOCKED, resolve));
+    const allowed = createSocket('udp4');
+    const port = rx.address().port;
+    await new Promise((resolve) => blocked.sendMany(Array.from({ length: 100 }, () => ({ data: 'no', port, address: LO4 })), resolve));
+    await new Promise((resolve) => allowed.sendMany([{ data: 'yes', port, address: LO4 }, { data: 'end', port, address: LO4 }], resolve));
+    await done;
+    expect(batches.flat()).toEqual([`yes from ${LO4}`, `end from ${LO4}`]);
+    expect(rx.stats()).toMatchObject({ datagramsReceived: 2, bytesReceived: 6 });
+    for (const socket of [rx, blocked, allowed]) socket.close();
+  });
 });
 
 describe('bindSync and connectSync (Node 24.19 / 26.4)', () => {
@@ -231,6 +256,25 @@ describe('bindSync and connectSync (Node 24.19 / 26.4)', () => {
       expect(entriesOf(ours, 'connectSync again')[0]).toMatchObject([expect.any(String), 'threw', { code: 'ERR_SOCKET_DGRAM_IS_CONNECTED' }]);
       expect(entriesOf(ours, 'got')).toEqual([['got', 'over connectSync', LO4]]);
       expect(entriesOf(ours, 'connectSync when closed')[0]).toMatchObject([expect.any(String), 'threw', { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' }]);
+    },
+  );
+
+  sameWhereNodeHasIt(
+    "closed before the next tick: no 'listening', no 'connect'",
+    nodeHasSyncBindConnect,
+    async (run) => {
+      const s = run.socket('udp4') as Sock & { bindSync(o?: object): unknown; connectSync(p: number, a?: string): void };
+      s.bindSync({ address: LO4 });
+      s.connectSync(9);
+      await run.close(s);
+      await new Promise((resolve) => setImmediate(resolve));
+      const t = run.socket('udp4') as typeof s;
+      t.connectSync(9, LO4);
+      await run.close(t);
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+    (ours) => {
+      expect(ours.map((entry) => (entry as unknown[]).slice(0, 2).join(' ')).filter((e) => /listening|connect$/.test(e))).toEqual([]);
     },
   );
 
