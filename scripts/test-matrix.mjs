@@ -31,9 +31,11 @@ for (let args = process.argv.slice(2); args.length > 0; ) {
 const rows = [];
 const total = { passed: 0, failed: failedChecks.length, skipped: 0 };
 const add = (label, summary) => {
-  rows.push(`${label}: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
+  // A run that failed with every test passing (a build or a runner that broke) still fails.
+  const failed = summary.failed || (summary.ok ? 0 : 1);
+  rows.push(`${label}: ${summary.passed} passed, ${failed} failed, ${summary.skipped} skipped`);
   total.passed += summary.passed;
-  total.failed += summary.failed;
+  total.failed += failed;
   total.skipped += summary.skipped;
 };
 const takeSummary = () => {
