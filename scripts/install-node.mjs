@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** The newest release of each line as of 2026-11-26, and its tarball's sha512 (npm's `integrity`). */
 export const pinned = {
@@ -63,7 +64,7 @@ function versionOf(node) {
   return run.status === 0 ? run.stdout.trim() : `nothing (${run.error?.message ?? run.stderr.trim()})`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   let failed = false;
   for (const line of process.argv.slice(2)) {
     try {
