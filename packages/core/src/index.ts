@@ -11,9 +11,16 @@ export function createSocket(type: SocketType | SocketOptions, callback?: Messag
   return new SocketClass(type, callback);
 }
 
+/** A udpkit socket: node:dgram's Socket and more. */
+export interface Socket extends SocketClass {}
+
+export interface SocketConstructor {
+  new (type: SocketType | SocketOptions, listener?: MessageListener): Socket;
+  readonly prototype: Socket;
+}
+
 /** The Socket class; like Node's, also a plain constructor: `Socket.call(this, 'udp4')` + `util.inherits` work. */
-export const Socket = callable(SocketClass);
-export type Socket = SocketClass;
+export const Socket: SocketConstructor = callable(SocketClass);
 
 export type {
   BindOptions,
