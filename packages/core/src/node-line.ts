@@ -34,4 +34,28 @@ export const nodeLine = {
   /** The DEP0112 members (`_handle`, `_bindState`, …) and `dgram._createSocketHandle`: gone in Node 25. */
   legacyMembers: Object.getOwnPropertyDescriptor(dgram.Socket.prototype, '_bindState') !== undefined,
   createSocketHandle: typeof (dgram as { _createSocketHandle?: unknown })._createSocketHandle === 'function',
+  /**
+   * `addMembership`/`dropMembership` with a group whose conversion to a
+   * string throws (a Symbol, a throwing toString) and an interface that is
+   * not a string: Node 20's C++ throws the conversion's error, later lines
+   * read the group as empty (EINVAL). Asked of node:dgram on first use.
+   */
+  get membershipIgnoresGroupConversionError(): boolean {
+    return (membershipAnswer ??= askMembership());
+  },
 };
+
+let membershipAnswer: boolean | undefined;
+
+/** An unbound socket's addMembership(Symbol): EINVAL without binding, or the conversion's TypeError. */
+function askMembership(): boolean {
+  const socket = dgram.createSocket('udp4');
+  try {
+    socket.addMembership(Symbol('group') as never);
+    return true;
+  } catch (error) {
+    return !(error instanceof TypeError);
+  } finally {
+    socket.close();
+  }
+}

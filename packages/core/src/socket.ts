@@ -445,11 +445,10 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     // for both. Either way it stays "connecting": a second connect() says
     // ERR_SOCKET_DGRAM_IS_CONNECTED.
     this.#healthCheck();
+    // A truthy callback that is not a function fails in #connect's
+    // once('connect'): thrown from here once bound, and, as in Node, from
+    // the queue (uncaught) while binding.
     this.#bindImplicitly();
-    // Node hands a truthy callback to once('connect'), which refuses a
-    // non-function: thrown here once bound, uncaught from the queue while
-    // binding. udpkit throws it here in both cases.
-    if (callback && typeof callback !== 'function') throw invalidArgType('listener', 'Function', callback);
 
     const connect = () => this.#connect(port as number, address as string, callback as (() => void) | undefined);
     if (this.#bindState !== BindState.Bound) {
@@ -855,8 +854,19 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   #membership(group: string, iface: string | undefined, join: boolean): void {
     const backend = this.#healthCheck();
     if (!group) throw errors.missingArgs('multicastAddress');
-    // Node takes null like undefined: no interface, the kernel picks one.
-    const errno = backend.setMembership(cString(group), iface == null ? undefined : cString(iface), join);
+    // Node's C++ converts both before it reports: the last conversion that
+    // threw wins. Node takes null like undefined: no interface, the kernel
+    // picks one.
+    let groupText = '';
+    let groupError: unknown;
+    try {
+      groupText = cString(group);
+    } catch (error) {
+      groupError = error;
+    }
+    const ifaceText = iface == null ? undefined : cString(iface);
+    if (groupError !== undefined && (typeof iface === 'string' || !nodeLine.membershipIgnoresGroupConversionError)) throw groupError;
+    const errno = backend.setMembership(groupText, ifaceText, join);
     this.#check(errno, join ? 'addMembership' : 'dropMembership');
   }
 
@@ -1036,11 +1046,15 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   #literal(address: string | undefined): string | undefined {
     if (!isDefaultLookup(this.#lookup)) return undefined;
     const host = address || this.#localhost;
-    // Not a string (a Symbol, an object with a throwing toString): the lookup
-    // refuses it with Node's ERR_INVALID_ARG_TYPE.
+    // Not a string (a Symbol, an object with a throwing toString): the
+    // lookup itself refuses it, as the running line's does.
     if (typeof host !== 'string') return undefined;
-    if (host === this.#lastLiteral || isIP(host) !== 0) return (this.#lastLiteral = host);
-    return undefined;
+    if (host === this.#lastLiteral) return host;
+    // The newer lines skip the lookup only for the socket's own family: a
+    // replaced dns.lookup sees the other family's literals.
+    const family = isIP(host);
+    if (family === 0 || (nodeLine.lookupAtCallTime && family !== this.#family)) return undefined;
+    return (this.#lastLiteral = host);
   }
 
   get #localhost(): string {
@@ -1087,7 +1101,15 @@ function ignore(): void {}
 /** dns.lookup as udpkit found it: the default lookup of the older lines, captured per socket. */
 const builtinLookup = dns.lookup as LookupFunction;
 /** The newer lines' default: whatever `dns.lookup` is at the time of each call (tests and caches replace it). */
-const callTimeLookup: LookupFunction = (hostname, family, callback) => (dns.lookup as LookupFunction)(hostname, family, callback);
+const callTimeLookup: LookupFunction = (hostname, family, callback) => {
+  // Node's own order: its IP-literal check first (it converts a non-string,
+  // so a Symbol throws its TypeError), then dns.lookup for anything else.
+  if (isIP(hostname) === family) {
+    process.nextTick(callback, null, hostname, family);
+    return;
+  }
+  (dns.lookup as LookupFunction)(hostname, family, callback);
+};
 
 /**
  * The running line's default lookup. Up to Node 24.19 / 26.5, `dns.lookup`
