@@ -102,6 +102,13 @@ describe('multicast arguments as Node reads them in C++', () => {
       ['dropMembership(group, Symbol)', () => socket.dropMembership('239.1.2.3', symbol)],
       ['addMembership(throwing)', () => socket.addMembership(throwingToString as never)],
       ['addMembership(group, throwing)', () => socket.addMembership('239.1.2.3', throwingToString as never)],
+      // Both converted, the last error wins; a group that fails reads as '' on the lines after 20 unless the interface is a string.
+      ['addMembership(Symbol, throwing)', () => socket.addMembership(symbol, throwingToString as never)],
+      ['addMembership(throwing, Symbol)', () => socket.addMembership(throwingToString as never, symbol)],
+      ['addMembership(Symbol, string)', () => socket.addMembership(symbol, 'not an ip')],
+      ['addMembership(Symbol, null)', () => socket.addMembership(symbol, null as never)],
+      ['addMembership(Symbol, 0)', () => socket.addMembership(symbol, 0 as never)],
+      ['dropMembership(throwing)', () => socket.dropMembership(throwingToString as never)],
       ['addSourceSpecificMembership(Symbol source)', () => socket.addSourceSpecificMembership(symbol, '232.1.2.3')],
       ['addSourceSpecificMembership(iface Symbol)', () => socket.addSourceSpecificMembership(LO4, '232.1.2.3', symbol)],
       ['dropSourceSpecificMembership(iface Symbol)', () => socket.dropSourceSpecificMembership(LO4, '232.1.2.3', symbol)],
