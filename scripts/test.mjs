@@ -1,7 +1,9 @@
 // Runs every package's tests through turbo, then prints one line with the
 // totals read from each package's vitest JSON report: `N passed, N failed`.
+// The totals also go to test-summary.json, for the version matrix
+// (scripts/test-matrix.mjs) to add up.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const packages = [...readdirSync('packages').map((name) => join('packages', name)), 'examples'];
@@ -25,5 +27,7 @@ for (const report of reports) {
   failed += result.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
 }
 
+const ok = run.status === 0 && failed === 0 && passed > 0;
+writeFileSync('test-summary.json', JSON.stringify({ node: process.version, passed, failed, skipped, ok }));
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(run.status === 0 && failed === 0 && passed > 0 ? 0 : 1);
+process.exit(ok ? 0 : 1);

@@ -825,7 +825,7 @@ static int is_int32_array(napi_env env, napi_value v, size_t need) {
 }
 
 static napi_value js_create(napi_env env, napi_callback_info info) {
-  napi_value obj, name;
+  napi_value obj, name, resource;
   napi_property_descriptor props[2] = {
     { "onmessages", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
     { "onwritable", NULL, NULL, NULL, NULL, NULL, napi_default, NULL },
@@ -872,7 +872,11 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   TRY(napi_create_reference(env, argv[4], 1, &h->status));
   if (each) TRY(napi_create_reference(env, argv[5], 1, &h->onmessage));
   TRY(napi_create_string_latin1(env, "UDPKIT", NAPI_AUTO_LENGTH, &name));
-  TRY(napi_async_init(env, obj, name, &h->actx));
+  /* A resource of its own, not the handle: Node 26 holds the async
+   * resource strongly until napi_async_destroy, which would keep every
+   * handle dropped without close() alive, descriptor and all. */
+  TRY(napi_create_object(env, &resource));
+  TRY(napi_async_init(env, resource, name, &h->actx));
   return obj;
 }
 
@@ -977,6 +981,15 @@ static napi_value js_disconnect(napi_env env, napi_callback_info info) {
   /* As uv__udp_disconnect on Linux: only EAFNOSUPPORT still disconnects. */
   if (r == -1 && errno != EAFNOSUPPORT) return ret_int(env, -errno);
   return ret_int(env, 0);
+}
+
+/* The descriptor, for Node's `_handle.fd`: -EBADF while there is none. */
+static napi_value js_fileno(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  return ret_int(env, h->closed || h->fd < 0 ? -EBADF : h->fd);
 }
 
 static napi_value sockname(napi_env env, napi_callback_info info, int peer) {
@@ -1493,6 +1506,7 @@ NAPI_MODULE_INIT() {
     { "guessHandleType", js_guess_handle_type },
     { "connect", js_connect },
     { "disconnect", js_disconnect },
+    { "fileno", js_fileno },
     { "getsockname", js_getsockname },
     { "getpeername", js_getpeername },
     { "setBroadcast", js_set_broadcast },

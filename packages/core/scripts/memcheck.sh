@@ -73,6 +73,7 @@ function peer(family = 4) {
   assert.equal(b.bind(p.h, family === 4 ? '127.0.0.1' : '::1', 0, 0), 0);
   const out = {};
   assert.equal(b.getsockname(p.h, out), 0);
+  assert.ok(b.fileno(p.h) > 0);
   p.port = out.port;
   p.to = b.sockaddr(family, family === 4 ? '127.0.0.1' : '::1', p.port);
   return p;

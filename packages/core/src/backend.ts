@@ -96,6 +96,8 @@ export interface Backend {
   open(fd: number): void;
   connect(ip: string, port: number, done: (errno: number) => void): void;
   disconnect(): number;
+  /** The descriptor, or a negative errno (EBADF) while there is none: Node's legacy `_handle.fd`. */
+  fileno(): number;
   getsockname(out: AddressInfo): number;
   getpeername(out: AddressInfo): number;
 

@@ -1,11 +1,27 @@
 // @udpkit/core: node:dgram's Socket, drop-in, with batched I/O.
-import { Socket, type MessageListener, type SocketOptions, type SocketType } from './socket.js';
+import nodeDgram from 'node:dgram';
+import { defaultBackend } from './backends.js';
+import { callable } from './es5-class.js';
+import './legacy.js';
+import { nativeLoadError } from './native-backend.js';
+import { nodeLine } from './node-line.js';
+import { Socket as SocketClass, type MessageListener, type SocketOptions, type SocketType } from './socket.js';
 
 export function createSocket(type: SocketType | SocketOptions, callback?: MessageListener): Socket {
-  return new Socket(type, callback);
+  return new SocketClass(type, callback);
 }
 
-export { Socket };
+/** A udpkit socket: node:dgram's Socket and more. */
+export interface Socket extends SocketClass {}
+
+export interface SocketConstructor {
+  new (type: SocketType | SocketOptions, listener?: MessageListener): Socket;
+  readonly prototype: Socket;
+}
+
+/** The Socket class; like Node's, also a plain constructor: `Socket.call(this, 'udp4')` + `util.inherits` work. */
+export const Socket: SocketConstructor = callable(SocketClass);
+
 export type {
   BindOptions,
   LookupFunction,
@@ -18,8 +34,29 @@ export type {
 } from './socket.js';
 export type { AddressInfo, BackendName, ReceiveMetadata, RemoteInfo } from './backend.js';
 export type { ErrnoError, NodeStyleError } from './errors.js';
-export { defaultBackend } from './backends.js';
-export { nativeLoadError } from './native-backend.js';
+export type { LegacyHandle } from './legacy.js';
+export { defaultBackend, nativeLoadError };
 
-/** `import dgram from '@udpkit/core'` works as `import dgram from 'node:dgram'` does. */
-export default { createSocket, Socket };
+/**
+ * `import dgram from '@udpkit/core'` works as `import dgram from 'node:dgram'`
+ * does, and it is what `require('@udpkit/core')` returns: one plain,
+ * mutable object, as Node's module is (test doubles replace `createSocket`
+ * on it). `_createSocketHandle` is there on the Node lines whose node:dgram
+ * still has it (Node's own, deprecated).
+ */
+const dgram: {
+  _createSocketHandle?: (...args: unknown[]) => unknown;
+  createSocket: typeof createSocket;
+  Socket: typeof Socket;
+  defaultBackend: typeof defaultBackend;
+  nativeLoadError: typeof nativeLoadError;
+} = {
+  ...(nodeLine.createSocketHandle
+    ? { _createSocketHandle: (nodeDgram as unknown as { _createSocketHandle: (...args: unknown[]) => unknown })._createSocketHandle }
+    : {}),
+  createSocket,
+  Socket,
+  defaultBackend,
+  nativeLoadError,
+};
+export default dgram;

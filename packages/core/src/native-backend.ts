@@ -37,6 +37,7 @@ interface Binding {
   guessHandleType(fd: number): string;
   connect(h: Handle, ip: string, port: number): number;
   disconnect(h: Handle): number;
+  fileno(h: Handle): number;
   getsockname(h: Handle, out: AddressInfo): number;
   getpeername(h: Handle, out: AddressInfo): number;
   setBroadcast(h: Handle, on: boolean): number;
@@ -180,6 +181,10 @@ export class NativeBackend implements Backend {
 
   disconnect(): number {
     return this.#binding.disconnect(this.#handle);
+  }
+
+  fileno(): number {
+    return this.#binding.fileno(this.#handle);
   }
 
   getsockname(out: AddressInfo): number {

@@ -24,6 +24,7 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const nodeHasReusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 
 interface UdpHandle {
+  readonly fd: number;
   recvStart(): number;
   recvStop(): number;
 }
@@ -170,6 +171,9 @@ export class PortableBackend implements Backend {
   connect(ip: string, port: number, done: (errno: number) => void): void {
     const socket = this.#socket;
     if (!socket) return done(UV_EBADF);
+    // Node 24.19 / 26.4 connect synchronously and say how it went at once.
+    const { connectSync } = socket as { connectSync?: (port: number, address: string) => void };
+    if (typeof connectSync === 'function') return done(errnoOf(() => connectSync.call(socket, port, ip)));
     let reported = false;
     socket.connect(port, ip, ((error?: NodeJS.ErrnoException) => {
       if (!reported) done(error ? (error.errno ?? UV_EBADF) : 0);
@@ -188,6 +192,10 @@ export class PortableBackend implements Backend {
 
   disconnect(): number {
     return this.#withSocket((socket) => socket.disconnect());
+  }
+
+  fileno(): number {
+    return (this.#socket && dgramHandle(this.#socket)?.fd) ?? UV_EBADF;
   }
 
   getsockname(out: AddressInfo): number {

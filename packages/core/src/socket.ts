@@ -4,7 +4,7 @@
 import { Buffer } from 'node:buffer';
 import dns from 'node:dns';
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
+import { isIP, type BlockList } from 'node:net';
 import { isArrayBufferView } from 'node:util/types';
 import {
   BIND_IPV6ONLY,
@@ -19,6 +19,9 @@ import {
 } from './backend.js';
 import { createBackend } from './backends.js';
 import { UV_EINVAL, UV_EISCONN } from './errno.js';
+import { blockListOption, isBlocked } from './block-list.js';
+import { AdoptingEmitter } from './es5-class.js';
+import { nodeLine } from './node-line.js';
 import {
   bufferSizeError,
   errnoException,
@@ -32,6 +35,7 @@ import {
   validateAbortSignal,
   validateFunction,
   validateNumber,
+  validateObject,
   validatePort,
   validateString,
   validateUint32,
@@ -55,6 +59,10 @@ export interface SocketOptions {
   sendBufferSize?: number | undefined;
   lookup?: LookupFunction | undefined;
   signal?: AbortSignal | undefined;
+  /** Datagrams from these addresses are dropped unseen (Node 22.13; udpkit on every line). */
+  receiveBlockList?: BlockList | undefined;
+  /** Sends and connects to these addresses fail with `ERR_IP_BLOCKED` (Node 22.13; udpkit on every line). */
+  sendBlockList?: BlockList | undefined;
   /** udpkit: which backend does the I/O; default `UDPKIT_BACKEND`, else native when it loads. */
   backend?: BackendName | undefined;
   /** udpkit: per-datagram metadata on `rinfo` (native backend). */
@@ -118,9 +126,24 @@ const enum ConnectState {
   Connected,
 }
 
+/** What Node's DEP0112 members (`_bindState`, `_handle`, …) read and write: see legacy.ts. */
+export interface LegacyView {
+  bindState: number;
+  receiving: boolean;
+  queue: (() => void)[] | undefined;
+  reuseAddr: boolean | undefined;
+  open(): boolean;
+  fileno(): number;
+  healthCheck(): void;
+  stopReceiving(): void;
+}
+
+export let legacyView: (socket: Socket) => LegacyView;
+
 const sendBufferTypes = ['Buffer', 'TypedArray', 'DataView', 'string'];
 
-export class Socket extends EventEmitter<SocketEventMap> {
+// AdoptingEmitter: EventEmitter, plus the ES5 `Socket.call(this)` (see es5-class.ts).
+export class Socket extends AdoptingEmitter<SocketEventMap> {
   readonly type: SocketType;
   #family: 4 | 6;
   readonly #backend: Backend;
@@ -132,12 +155,15 @@ export class Socket extends EventEmitter<SocketEventMap> {
   #bindState = BindState.Unbound;
   #connectState = ConnectState.Disconnected;
   #queue: (() => void)[] | undefined;
-  #reuseAddr: boolean;
+  /** The option as given: Node's `_reuseAddr` shows it so. */
+  #reuseAddr: boolean | undefined;
   #reusePort: boolean;
   #ipv6Only: boolean;
   #recvBufferSize: number | undefined;
   #sendBufferSize: number | undefined;
   #metadataFlags: number;
+  #receiveBlockList: BlockList | undefined;
+  #sendBlockList: BlockList | undefined;
   #received = { datagrams: 0, bytes: 0, batches: 0 };
   /** The newest address found to be an IP literal: skips isIP's regular expression on repeats. */
   #lastLiteral: string | undefined;
@@ -151,14 +177,16 @@ export class Socket extends EventEmitter<SocketEventMap> {
       // Node's order: buffer sizes (when truthy), then lookup, then the type.
       if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
       if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
+      this.#receiveBlockList = blockListOption(options.receiveBlockList, 'options.receiveBlockList');
+      this.#sendBlockList = blockListOption(options.sendBlockList, 'options.sendBlockList');
     }
     if (options?.lookup !== undefined) validateFunction(options.lookup, 'lookup');
     if (type !== 'udp4' && type !== 'udp6') throw errors.badType();
 
     this.type = type;
     this.#family = type === 'udp4' ? 4 : 6;
-    this.#lookup = options?.lookup ?? (dns.lookup as LookupFunction);
-    this.#reuseAddr = !!options?.reuseAddr;
+    this.#lookup = options?.lookup ?? defaultLookup();
+    this.#reuseAddr = options?.reuseAddr;
     this.#reusePort = !!options?.reusePort;
     this.#ipv6Only = !!options?.ipv6Only;
     this.#recvBufferSize = options?.recvBufferSize;
@@ -172,7 +200,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
       onBatch: (data, rinfos) => this.#onBatch(data, rinfos),
       onDatagram: (data, rinfo) => {
         // Node never emits 'message' after close(), even mid-batch.
-        if (this.#open) this.emit('message', data, rinfo);
+        if (this.#open && !isBlocked(this.#receiveBlockList, rinfo.address, rinfo.family)) this.emit('message', data, rinfo);
       },
       onReceiveError: (errno) => this.emit('error', errnoException(errno, 'recvmsg')),
     });
@@ -200,6 +228,39 @@ export class Socket extends EventEmitter<SocketEventMap> {
     }
   }
 
+  static {
+    legacyView = (socket) => ({
+      get bindState() {
+        return socket.#bindState;
+      },
+      set bindState(value) {
+        socket.#bindState = value;
+      },
+      get receiving() {
+        return socket.#receiving;
+      },
+      set receiving(value) {
+        socket.#receiving = value;
+      },
+      get queue() {
+        return socket.#queue;
+      },
+      set queue(value) {
+        socket.#queue = value;
+      },
+      get reuseAddr() {
+        return socket.#reuseAddr;
+      },
+      set reuseAddr(value) {
+        socket.#reuseAddr = value;
+      },
+      open: () => socket.#open,
+      fileno: () => socket.#backend.fileno(),
+      healthCheck: () => void socket.#healthCheck(),
+      stopReceiving: () => socket.#stopReceiving(),
+    });
+  }
+
   /** Which backend does the I/O: `'native'` (the C helper) or `'portable'` (node:dgram). */
   get backend(): BackendName {
     return this.#backend.name;
@@ -221,15 +282,18 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
     const cb = args.length > 0 && args[args.length - 1];
     if (typeof cb === 'function') {
+      // Newer lines watch errorMonitor, so a bind error with no 'error'
+      // listener is thrown; older ones listen to 'error' and swallow it.
+      const errorEvent = nodeLine.bindErrorsReachErrorMonitor ? EventEmitter.errorMonitor : 'error';
       const removeListeners = () => {
-        this.removeListener('error', removeListeners);
+        (this as EventEmitter).removeListener(errorEvent, removeListeners);
         this.removeListener('listening', onListening);
       };
       const onListening = () => {
         removeListeners();
         cb.call(this);
       };
-      this.on('error', removeListeners);
+      (this as EventEmitter).on(errorEvent, removeListeners);
       this.on('listening', onListening);
     }
 
@@ -277,12 +341,7 @@ export class Socket extends EventEmitter<SocketEventMap> {
         return;
       }
 
-      let flags = 0;
-      if (this.#reuseAddr) flags |= BIND_REUSEADDR;
-      if (this.#reusePort) flags |= BIND_REUSEPORT;
-      if (this.#ipv6Only) flags |= BIND_IPV6ONLY;
-
-      this.#backend.bind(ip, numericPort, flags, (errno) => {
+      this.#backend.bind(ip, numericPort, this.#bindFlags(), (errno) => {
         if (!this.#open) return;
         if (errno) {
           this.#bindState = BindState.Unbound;
@@ -309,7 +368,53 @@ export class Socket extends EventEmitter<SocketEventMap> {
     if (!this.#open && (this.#bindState as BindState) === BindState.Bound) throw errors.notRunning();
   }
 
+  #bindFlags(): number {
+    let flags = 0;
+    if (this.#reuseAddr) flags |= BIND_REUSEADDR;
+    if (this.#reusePort) flags |= BIND_REUSEPORT;
+    if (this.#ipv6Only) flags |= BIND_IPV6ONLY;
+    return flags;
+  }
+
+  /**
+   * Binds now, to an IP literal (no lookup), as Node 24.19 / 26.4 do: errors
+   * are thrown, `'listening'` follows on the next tick. Returns `address()`.
+   * udpkit offers it on every Node line.
+   */
+  bindSync(options: { port?: number | undefined; address?: string | undefined } = {}): AddressInfo {
+    const backend = this.#healthCheck();
+    validateObject(options, 'options');
+    if (this.#bindState !== BindState.Unbound) throw errors.alreadyBound();
+    // Validated before the state changes: a bad argument leaves the socket reusable.
+    const port = validatePort(options.port ?? 0, 'options.port');
+    let { address } = options;
+    if (!address) {
+      address = this.#family === 4 ? '0.0.0.0' : '::';
+    } else {
+      validateString(address, 'options.address');
+      if (isIP(address) === 0) {
+        throw errors.invalidArgValue('options.address', address, 'must be a numeric IP address; bindSync does not perform DNS resolution');
+      }
+    }
+    this.#bindState = BindState.Binding;
+    const errno = synchronously((done) => backend.bind(address, port, this.#bindFlags(), done), 'bindSync', backend.name);
+    if (errno) {
+      this.#bindState = BindState.Unbound;
+      throw exceptionWithHostPort(errno, 'bind', address, port);
+    }
+    this.#startReceiving();
+    process.nextTick(() => {
+      if (this.#open) this.emit('listening');
+    });
+    return this.address();
+  }
+
   #startListening(): void {
+    this.#startReceiving();
+    this.emit('listening');
+  }
+
+  #startReceiving(): void {
     const backend = this.#backend;
     if (this.#metadataFlags) backend.setReceiveMetadata(this.#metadataFlags);
     // node:dgram underneath starts reading by itself: stop it if paused.
@@ -319,7 +424,6 @@ export class Socket extends EventEmitter<SocketEventMap> {
     this.#bindState = BindState.Bound;
     if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, true);
     if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, false);
-    this.emit('listening');
   }
 
   connect(port: number, address?: string, callback?: () => void): void;
@@ -341,11 +445,10 @@ export class Socket extends EventEmitter<SocketEventMap> {
     // for both. Either way it stays "connecting": a second connect() says
     // ERR_SOCKET_DGRAM_IS_CONNECTED.
     this.#healthCheck();
+    // A truthy callback that is not a function fails in #connect's
+    // once('connect'): thrown from here once bound, and, as in Node, from
+    // the queue (uncaught) while binding.
     this.#bindImplicitly();
-    // Node hands a truthy callback to once('connect'), which refuses a
-    // non-function: thrown here once bound, uncaught from the queue while
-    // binding. udpkit throws it here in both cases.
-    if (callback && typeof callback !== 'function') throw invalidArgType('listener', 'Function', callback);
 
     const connect = () => this.#connect(port as number, address as string, callback as (() => void) | undefined);
     if (this.#bindState !== BindState.Bound) {
@@ -366,6 +469,10 @@ export class Socket extends EventEmitter<SocketEventMap> {
       // A lookup that calls back twice connects twice: libuv refuses the second.
       if (this.#connectState === ConnectState.Connected) {
         this.#afterConnect(exceptionWithHostPort(UV_EISCONN, 'connect', address, port), callback);
+        return;
+      }
+      if (isBlocked(this.#sendBlockList, ip)) {
+        this.#afterConnect(errors.ipBlocked(ip), callback);
         return;
       }
       // Node's connect(2) is synchronous and its outcome comes a tick later;
@@ -396,6 +503,36 @@ export class Socket extends EventEmitter<SocketEventMap> {
     }
     this.#connectState = ConnectState.Connected;
     later(() => this.emit('connect'));
+  }
+
+  /**
+   * Connects now, to an IP literal (default localhost), as Node 24.19 /
+   * 26.4 do: binds first if unbound, throws errors, `'connect'` follows on
+   * the next tick. udpkit offers it on every Node line.
+   */
+  connectSync(port: number, address?: string): void {
+    const backend = this.#healthCheck();
+    port = validatePort(port, 'Port', false);
+    if (this.#connectState !== ConnectState.Disconnected) throw errors.isConnected();
+    if (address == null || address === '') {
+      address = this.#localhost;
+    } else {
+      validateString(address, 'address');
+      if (isIP(address) === 0) {
+        throw errors.invalidArgValue('address', address, 'must be a numeric IP address; connectSync does not perform DNS resolution');
+      }
+    }
+    if (this.#bindState === BindState.Unbound) this.bindSync();
+    else if (this.#bindState !== BindState.Bound) throw errors.alreadyBound();
+
+    if (isBlocked(this.#sendBlockList, address)) throw errors.ipBlocked(address);
+    const ip = address;
+    const errno = synchronously((done) => backend.connect(ip, port, done), 'connectSync', backend.name);
+    if (errno) throw exceptionWithHostPort(errno, 'connect', address, port);
+    this.#connectState = ConnectState.Connected;
+    process.nextTick(() => {
+      if (this.#open) this.emit('connect');
+    });
   }
 
   disconnect(): void {
@@ -504,6 +641,10 @@ export class Socket extends EventEmitter<SocketEventMap> {
       return;
     }
     if (!this.#open) return;
+    if (ip !== undefined && isBlocked(this.#sendBlockList, ip)) {
+      if (callback) process.nextTick(callback, errors.ipBlocked(ip));
+      return;
+    }
 
     // libuv refuses an addressed send on a connected socket (a send issued
     // while connect() was pending and resolved after it): EISCONN, or EINVAL
@@ -592,8 +733,14 @@ export class Socket extends EventEmitter<SocketEventMap> {
       let ip: string | undefined;
       for (let i = 0; i < data.length; i++) {
         if (ips && (i === 0 || addresses[i] !== name)) ip = ips.get((name = addresses[i]));
-        if (ips && ip === undefined) finish(); // its host name did not resolve: firstError says why
-        else this.#backend.send(data[i]!, ip, ports[i]!, done, i);
+        if (ips && ip === undefined) {
+          finish(); // its host name did not resolve: firstError says why
+        } else if (ip !== undefined && isBlocked(this.#sendBlockList, ip)) {
+          firstError ??= errors.ipBlocked(ip);
+          finish();
+        } else {
+          this.#backend.send(data[i]!, ip, ports[i]!, done, i);
+        }
       }
       // The batch is complete: no reason to wait for the end of the tick.
       this.#backend.flush();
@@ -710,8 +857,19 @@ export class Socket extends EventEmitter<SocketEventMap> {
   #membership(group: string, iface: string | undefined, join: boolean): void {
     const backend = this.#healthCheck();
     if (!group) throw errors.missingArgs('multicastAddress');
-    // Node takes null like undefined: no interface, the kernel picks one.
-    const errno = backend.setMembership(cString(group), iface == null ? undefined : cString(iface), join);
+    // Node's C++ converts both before it reports: the last conversion that
+    // threw wins. Node takes null like undefined: no interface, the kernel
+    // picks one.
+    let groupText = '';
+    let groupError: unknown;
+    try {
+      groupText = cString(group);
+    } catch (error) {
+      groupError = error;
+    }
+    const ifaceText = iface == null ? undefined : cString(iface);
+    if (groupError !== undefined && (typeof iface === 'string' || !nodeLine.membershipIgnoresGroupConversionError)) throw groupError;
+    const errno = backend.setMembership(groupText, ifaceText, join);
     this.#check(errno, join ? 'addMembership' : 'dropMembership');
   }
 
@@ -869,6 +1027,11 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
   /** Counts a batch and emits 'messages'; its datagrams then come one by one for 'message'. */
   #onBatch(data: Buffer[], rinfos: RemoteInfo[]): void {
+    // Node drops a blocked sender's datagrams before anyone sees them.
+    if (this.#receiveBlockList) {
+      [data, rinfos] = withoutBlocked(this.#receiveBlockList, data, rinfos);
+      if (data.length === 0) return;
+    }
     const received = this.#received;
     received.batches++;
     received.datagrams += data.length;
@@ -888,13 +1051,17 @@ export class Socket extends EventEmitter<SocketEventMap> {
 
   /** `address` (default localhost) when the default lookup would return it as is. */
   #literal(address: string | undefined): string | undefined {
-    if (this.#lookup !== dns.lookup) return undefined;
+    if (!isDefaultLookup(this.#lookup)) return undefined;
     const host = address || this.#localhost;
-    // Not a string (a Symbol, an object with a throwing toString): the lookup
-    // refuses it with Node's ERR_INVALID_ARG_TYPE.
+    // Not a string (a Symbol, an object with a throwing toString): the
+    // lookup itself refuses it, as the running line's does.
     if (typeof host !== 'string') return undefined;
-    if (host === this.#lastLiteral || isIP(host) !== 0) return (this.#lastLiteral = host);
-    return undefined;
+    if (host === this.#lastLiteral) return host;
+    // The newer lines skip the lookup only for the socket's own family: a
+    // replaced dns.lookup sees the other family's literals.
+    const family = isIP(host);
+    if (family === 0 || (nodeLine.lookupAtCallTime && family !== this.#family)) return undefined;
+    return (this.#lastLiteral = host);
   }
 
   get #localhost(): string {
@@ -937,6 +1104,53 @@ export class Socket extends EventEmitter<SocketEventMap> {
 }
 
 function ignore(): void {}
+
+/** dns.lookup as udpkit found it: the default lookup of the older lines, captured per socket. */
+const builtinLookup = dns.lookup as LookupFunction;
+/** The newer lines' default: whatever `dns.lookup` is at the time of each call (tests and caches replace it). */
+const callTimeLookup: LookupFunction = (hostname, family, callback) => {
+  // Node's own order: its IP-literal check first (it converts a non-string,
+  // so a Symbol throws its TypeError), then dns.lookup for anything else.
+  if (isIP(hostname) === family) {
+    process.nextTick(callback, null, hostname, family);
+    return;
+  }
+  (dns.lookup as LookupFunction)(hostname, family, callback);
+};
+
+/**
+ * The running line's default lookup. Up to Node 24.19 / 26.5, `dns.lookup`
+ * as it is when the socket is made, called for every address, IP literals
+ * included; from then on, `dns.lookup` as it is at each call, and none for
+ * an IP literal.
+ */
+function defaultLookup(): LookupFunction {
+  return nodeLine.lookupAtCallTime ? callTimeLookup : (dns.lookup as LookupFunction);
+}
+
+/** A lookup that answers an IP literal with itself, so the Socket may skip calling it. */
+function isDefaultLookup(lookup: LookupFunction): boolean {
+  return lookup === (nodeLine.lookupAtCallTime ? callTimeLookup : builtinLookup);
+}
+
+/** Runs a backend call that reports through a callback and expects it answered before it returns. */
+function synchronously(call: (done: (errno: number) => void) => void, method: string, backend: string): number {
+  let result: number | undefined;
+  call((errno) => (result ??= errno));
+  if (result === undefined) throw errors.unsupported(`${method} (an answer that comes later)`, backend);
+  return result;
+}
+
+function withoutBlocked(list: BlockList, data: Buffer[], rinfos: RemoteInfo[]): [Buffer[], RemoteInfo[]] {
+  const keptData: Buffer[] = [];
+  const keptInfos: RemoteInfo[] = [];
+  for (let i = 0; i < data.length; i++) {
+    if (isBlocked(list, rinfos[i]!.address, rinfos[i]!.family)) continue;
+    keptData.push(data[i]!);
+    keptInfos.push(rinfos[i]!);
+  }
+  return [keptData, keptInfos];
+}
 
 /** sendMany's messages, validated and copied out of the caller's objects. */
 interface MessageBatch {

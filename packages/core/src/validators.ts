@@ -41,3 +41,7 @@ export function validateAbortSignal(value: unknown, name: string): asserts value
 export function isInt32(value: unknown): value is number {
   return value === ((value as number) | 0);
 }
+
+export function validateObject(value: unknown, name: string): asserts value is object {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'Object', value);
+}

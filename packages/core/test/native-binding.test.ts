@@ -227,6 +227,17 @@ describe('bind and addresses', () => {
     expect(b.bind(v6, '::1%lo', 0, 1)).toBe(0);
   });
 
+  it('fileno: -EBADF before a descriptor exists and after close, the bound descriptor in between', () => {
+    const h = b.create(4, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    expect(b.fileno(h)).toBe(EBADF);
+    expect(b.bind(h, '127.0.0.1', 0, 0)).toBe(0);
+    const fd = b.fileno(h);
+    expect(readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/^socket:\[\d+\]$/);
+    b.close(h);
+    expect(b.fileno(h)).toBe(EBADF);
+    expect(() => b.fileno({})).toThrow(TypeError);
+  });
+
   it('builds sockaddrs', () => {
     const s4 = b.sockaddr(4, '127.0.0.1', 0x1234);
     expect(Buffer.isBuffer(s4)).toBe(true);
