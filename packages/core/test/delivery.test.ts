@@ -4,27 +4,10 @@
 // own, and nothing after close(). A burst is sent in one tick, so on the
 // native backend it arrives in one recvmmsg batch.
 import { describe, expect, it } from 'vitest';
-import { observeBoth, runChild, type Run, type Scenario, type Sock } from './support/differential.js';
+import { boundSocket, type Run, runChild, same, type Sock } from './support/differential.js';
 import { backend } from './support/sockets.js';
 
 const LO4 = '127.0.0.1';
-
-function same(name: string, scenario: Scenario): void {
-  it(name, async () => {
-    const { theirs, ours } = await observeBoth(scenario);
-    expect(theirs.length).toBeGreaterThan(0);
-    expect(ours).toEqual(theirs);
-  });
-}
-
-async function bound(run: Run): Promise<Sock> {
-  const socket = run.socket('udp4');
-  const listening = run.next(socket, 'listening');
-  socket.bind(0, LO4);
-  await listening;
-  run.learn(socket);
-  return socket;
-}
 
 /** Resolves once `socket` got `count` datagrams (its listeners added before this one run first). */
 function arrivals(socket: Sock, count: number): Promise<void> {
@@ -49,7 +32,7 @@ async function burst(run: Run, port: number, payloads: (string | Buffer)[]): Pro
 
 describe("'message' delivery, as node:dgram", () => {
   same('nextTick and promise work queued by one listener call runs before the next datagram', async (run) => {
-    const rx = await bound(run);
+    const rx = await boundSocket(run);
     let tick = 'none';
     let microtask = 'none';
     let promise = 'none';
@@ -66,7 +49,7 @@ describe("'message' delivery, as node:dgram", () => {
   });
 
   same('setImmediate callbacks run between datagrams as often as in Node (every 32 of a burst)', async (run) => {
-    const rx = await bound(run);
+    const rx = await boundSocket(run);
     let seen = 0;
     let immediatePending = false;
     rx.on('message', () => {
@@ -85,7 +68,7 @@ describe("'message' delivery, as node:dgram", () => {
   });
 
   same('each Buffer has an ArrayBuffer of its own, around every internal size', async (run) => {
-    const rx = await bound(run);
+    const rx = await boundSocket(run);
     const sizes = [1, 7, 64, 65, 1023, 1024, 1025, 2048, 4096, 4097, 65507];
     const received: Buffer[] = [];
     rx.on('message', (msg) => {
@@ -102,7 +85,7 @@ describe("'message' delivery, as node:dgram", () => {
   });
 
   same('an empty datagram among others', async (run) => {
-    const rx = await bound(run);
+    const rx = await boundSocket(run);
     rx.on('message', (msg) => run.record('own', msg.length, msg.buffer.byteLength));
     const done = arrivals(rx, 3);
     await burst(run, rx.address().port, ['x', Buffer.alloc(0), 'y']);
@@ -110,7 +93,7 @@ describe("'message' delivery, as node:dgram", () => {
   });
 
   same('close() from a listener: no more datagrams of the burst, then close', async (run) => {
-    const rx = await bound(run);
+    const rx = await boundSocket(run);
     let seen = 0;
     const closed = run.next(rx, 'close');
     rx.on('message', () => {

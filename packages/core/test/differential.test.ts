@@ -6,28 +6,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  describeError,
-  implementations,
-  observeBoth,
-  runChild,
-  type Run,
-  type Scenario,
-  type Sock,
-} from './support/differential.js';
+import { boundSocket, describeError, implementations, type Run, runChild, same, type Sock } from './support/differential.js';
 
 const LO4 = '127.0.0.1';
 const LO6 = '::1';
 const BACKEND = process.env.UDPKIT_BACKEND;
-
-/** One differential test: Node's Observation and ours must be equal. */
-function same(name: string, scenario: Scenario): void {
-  it(name, async () => {
-    const { theirs, ours } = await observeBoth(scenario);
-    expect(theirs.length).toBeGreaterThan(0);
-    expect(ours).toEqual(theirs);
-  });
-}
 
 /** A custom lookup that resolves every name to `ip` and records its calls. */
 function loggingLookup(run: Run, ip = LO4, family = 4) {
@@ -37,18 +20,9 @@ function loggingLookup(run: Run, ip = LO4, family = 4) {
   };
 }
 
-/** A socket bound to loopback, listening. */
-async function bound(run: Run, type: 'udp4' | 'udp6' = 'udp4', options: object = {}): Promise<Sock> {
-  const socket = run.socket({ type, ...options });
-  const listening = run.next(socket, 'listening');
-  socket.bind(0, type === 'udp4' ? LO4 : LO6);
-  await listening;
-  return socket;
-}
-
 /** A bound socket that records every datagram, with `until(n)` to wait for the n-th. */
 async function receiver(run: Run, type: 'udp4' | 'udp6' = 'udp4') {
-  const socket = await bound(run, type);
+  const socket = await boundSocket(run, { type });
   let count = 0;
   const waiters: [number, () => void][] = [];
   socket.on('message', () => {
@@ -133,7 +107,7 @@ describe('createSocket and the Socket class', () => {
     const rxListening = run.next(rx, 'listening');
     rx.bind(0, LO4);
     await rxListening;
-    const tx = await bound(run);
+    const tx = await boundSocket(run);
     run.learn(tx);
     const got = run.next(rx, 'message');
     tx.send('hi', rx.address().port, LO4);
@@ -268,7 +242,7 @@ describe('bind', () => {
   });
 
   same('EADDRINUSE: error event with host and port, then bind again', async (run) => {
-    const first = await bound(run);
+    const first = await boundSocket(run);
     const port = run.learn(first);
     const second = run.socket('udp4');
     const error = run.next(second, 'error');
@@ -301,7 +275,7 @@ describe('bind', () => {
   });
 
   same('reuseAddr lets two sockets bind one port', async (run) => {
-    const first = await bound(run, 'udp4', { reuseAddr: true });
+    const first = await boundSocket(run, { reuseAddr: true });
     const port = run.learn(first);
     const second = run.socket({ type: 'udp4', reuseAddr: true });
     const listening = run.next(second, 'listening');
@@ -403,7 +377,7 @@ describe('bind', () => {
   });
 
   same('IPv6: bind ::1, EADDRINUSE message', async (run) => {
-    const first = await bound(run, 'udp6');
+    const first = await boundSocket(run, { type: 'udp6' });
     const port = run.learn(first);
     run.call('address', () => first.address());
     const second = run.socket('udp6');
@@ -475,7 +449,7 @@ describe('connect, disconnect, remoteAddress', () => {
 
   same('connect to localhost by name, and on a bound socket', async (run) => {
     const rx = await receiver(run);
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     const connected = run.next(socket, 'connect');
     run.call('connect', () => socket.connect(rx.port, 'localhost'));
     await connected;
@@ -538,7 +512,7 @@ describe('connect, disconnect, remoteAddress', () => {
 describe('send', () => {
   same('every unconnected overload delivers the same bytes', async (run) => {
     const rx = await receiver(run);
-    const tx = await bound(run);
+    const tx = await boundSocket(run);
     run.learn(tx);
     const p = rx.port;
     const bytes = Buffer.from('0123456789');
@@ -652,7 +626,7 @@ describe('send', () => {
 
   same('65508 bytes over IPv4: EMSGSIZE in the callback, dropped silently without one', async (run) => {
     const rx = await receiver(run);
-    const tx = await bound(run);
+    const tx = await boundSocket(run);
     run.learn(tx);
     const big = Buffer.alloc(65508);
     const cb = run.callback('send callback');
@@ -675,7 +649,7 @@ describe('send', () => {
 
   same('IPv6: send and receive, size limits', async (run) => {
     const rx = await receiver(run, 'udp6');
-    const tx = await bound(run, 'udp6');
+    const tx = await boundSocket(run, { type: 'udp6' });
     run.learn(tx);
     for (const size of [0, 1, 65507, 65527, 65528]) {
       const cb = run.callback(`send ${size}`);
@@ -712,14 +686,14 @@ describe('send', () => {
     const cb = run.callback('close callback');
     run.call('close with queue', () => unbound.close(cb.fn));
     await cb.called;
-    const boundTx = await bound(run);
+    const boundTx = await boundSocket(run);
     boundTx.send('dropped', rx.port, LO4, (...a: unknown[]) => run.record('dropped cb', ...a));
     await run.close(boundTx);
     await drain(run, rx);
   });
 
   same('send on a closed socket', async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     await run.close(socket);
     run.call('send', () => socket.send('x', 1234, LO4));
     run.call('send bad port', () => socket.send('x', 0, LO4));
@@ -728,9 +702,9 @@ describe('send', () => {
 
   same('callbacks of sends and connects issued together fire in Node\'s order', async (run) => {
     const rx = await receiver(run);
-    const a = await bound(run);
-    const b = await bound(run);
-    const c = await bound(run);
+    const a = await boundSocket(run);
+    const b = await boundSocket(run);
+    const c = await boundSocket(run);
     run.learn(a);
     run.learn(b);
     run.learn(c);
@@ -829,7 +803,7 @@ describe('custom lookup', () => {
 
 describe('close and asyncDispose', () => {
   same('close twice, close with a callback', async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     const cb = run.callback('close callback');
     run.call('close', () => socket.close(cb.fn));
     run.call('close again', () => socket.close());
@@ -841,7 +815,7 @@ describe('close and asyncDispose', () => {
   });
 
   same('methods on a closed socket', async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     await run.close(socket);
     run.call('address', () => socket.address());
     run.call('remoteAddress', () => socket.remoteAddress());
@@ -874,9 +848,9 @@ describe('close and asyncDispose', () => {
     const socket = run.socket('udp4');
     socket.connect(rx.port, LO4, () => run.record('connected'));
     await run.close(socket);
-    const boundSocket = await bound(run);
-    boundSocket.connect(rx.port, LO4, () => run.record('connected'));
-    await run.close(boundSocket);
+    const alreadyBound = await boundSocket(run);
+    alreadyBound.connect(rx.port, LO4, () => run.record('connected'));
+    await run.close(alreadyBound);
     await new Promise((resolve) => setTimeout(resolve, 20));
   });
 
@@ -889,18 +863,18 @@ describe('close and asyncDispose', () => {
     await run.close(socket);
     await sent.called;
     // Bound first: two sends, both called back before 'connect'.
-    const boundSocket = await bound(run, 'udp4', { lookup: loggingLookup(run) });
+    const alreadyBound = await boundSocket(run, { lookup: loggingLookup(run) });
     const sentBound = run.callback('bound send callback');
-    boundSocket.send('hello', rx.port, LO4, sentBound.fn);
-    boundSocket.send('again', rx.port, LO4, run.callback('second send callback').fn);
-    boundSocket.connect(rx.port, LO4);
-    await run.close(boundSocket);
+    alreadyBound.send('hello', rx.port, LO4, sentBound.fn);
+    alreadyBound.send('again', rx.port, LO4, run.callback('second send callback').fn);
+    alreadyBound.connect(rx.port, LO4);
+    await run.close(alreadyBound);
     await sentBound.called;
   });
 
   same('connect and disconnect after close', async (run) => {
     const rx = await receiver(run);
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     const connected = run.callback('connected');
     socket.connect(rx.port, LO4, connected.fn);
     await connected.called;
@@ -916,7 +890,7 @@ describe('close and asyncDispose', () => {
   });
 
   same('Symbol.asyncDispose closes once and is idempotent', async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     const dispose = socket[Symbol.asyncDispose];
     run.record('type', typeof dispose);
     const result = socket[Symbol.asyncDispose]();
@@ -951,7 +925,7 @@ describe('socket options', () => {
   });
 
   same('values in and out of range after bind', async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     for (const ttl of [1, 64, 255, 0, 256, -1, 1.5, 255.9, NaN, Infinity, 2 ** 32 + 1]) {
       run.call(`setTTL(${ttl})`, () => socket.setTTL(ttl));
       run.call(`setMulticastTTL(${ttl})`, () => socket.setMulticastTTL(ttl));
@@ -966,7 +940,7 @@ describe('socket options', () => {
   });
 
   same('IPv6 option values', async (run) => {
-    const socket = await bound(run, 'udp6');
+    const socket = await boundSocket(run, { type: 'udp6' });
     for (const ttl of [1, 255, 0, 256]) {
       run.call(`setTTL(${ttl})`, () => socket.setTTL(ttl));
       run.call(`setMulticastTTL(${ttl})`, () => socket.setMulticastTTL(ttl));
@@ -1004,7 +978,7 @@ describe('multicast membership', () => {
   });
 
   same('joins on 127.0.0.1, repeated joins and bad groups', async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     const calls: [string, () => unknown][] = [
       ['add', () => socket.addMembership('239.1.2.3', LO4)],
       ['add again', () => socket.addMembership('239.1.2.3', LO4)],
@@ -1032,7 +1006,7 @@ describe('multicast membership', () => {
   });
 
   same('IPv6 socket with IPv4 groups: errors', async (run) => {
-    const socket = await bound(run, 'udp6');
+    const socket = await boundSocket(run, { type: 'udp6' });
     run.call('add v4 group', () => socket.addMembership('239.1.2.3', LO4));
     run.call('ssm v4', () => socket.addSourceSpecificMembership(LO4, '232.1.2.3'));
     run.call('add not an ip', () => socket.addMembership('nope'));
@@ -1057,7 +1031,7 @@ describe('buffer sizes and send queue', () => {
   });
 
   same('set and get after bind', async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     run.call('setRecvBufferSize', () => socket.setRecvBufferSize(65536));
     run.call('getRecvBufferSize', () => socket.getRecvBufferSize());
     run.call('setSendBufferSize', () => socket.setSendBufferSize(16384));

@@ -5,27 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createSocket, defaultBackend, nativeLoadError, type Socket } from '@udpkit/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { backend, bound, closeAll, collect, sendManyAsync, waitFor } from './support/sockets.js';
+import { describe, expect, it } from 'vitest';
+import { backend, collect, sendManyAsync, waitFor, socketsClosedAfterEach } from './support/sockets.js';
 
-const open: Socket[] = [];
-async function socket(...args: Parameters<typeof bound>): Promise<Socket> {
-  const s = await bound(...args);
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await closeAll(...open.splice(0).filter((s) => isOpen(s)));
-});
-
-function isOpen(s: Socket): boolean {
-  try {
-    s.address();
-    return true;
-  } catch {
-    return false;
-  }
-}
+const { socket, track } = socketsClosedAfterEach();
 
 function numbered(count: number, size = 16): Buffer[] {
   return Array.from({ length: count }, (_, i) => {
@@ -136,7 +119,7 @@ describe('sendMany', () => {
           ? callback(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.invalid'), { code: 'ENOTFOUND' }), '', 4)
           : callback(null, '127.0.0.1', 4),
     });
-    open.push(sender);
+    track(sender);
     const { port } = receiver.address();
     const received = collect(receiver, 1);
     const result = await sendManyAsync(sender, [
@@ -151,7 +134,7 @@ describe('sendMany', () => {
   it('on a connected socket, needs no port and refuses one', async () => {
     const receiver = await socket();
     const sender = createSocket('udp4');
-    open.push(sender);
+    track(sender);
     await new Promise<void>((resolve) => sender.connect(receiver.address().port, '127.0.0.1', resolve));
     const received = collect(receiver, 2);
     expect(await sendManyAsync(sender, [{ data: 'x' }, { data: 'y' }])).toEqual({ error: null, sent: 2 });
@@ -181,7 +164,7 @@ describe('sendMany', () => {
   it('binds implicitly and queues until listening, like send()', async () => {
     const receiver = await socket();
     const sender = createSocket('udp4');
-    open.push(sender);
+    track(sender);
     const events: string[] = [];
     sender.on('listening', () => events.push('listening'));
     const result = sendManyAsync(sender, [{ data: 'q', port: receiver.address().port }]);
@@ -338,7 +321,7 @@ describe('pause and resume', () => {
 
   it('can be paused before bind, and stays paused once listening', async () => {
     const receiver = createSocket('udp4');
-    open.push(receiver);
+    track(receiver);
     receiver.pause();
     await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
     const sender = await socket();

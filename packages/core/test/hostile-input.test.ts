@@ -6,26 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { createSocket } from '@udpkit/core';
 import { waitFor } from './support/sockets.js';
-import { describeError, implementations, observeBoth, runChild, type Run, type Scenario, type Sock } from './support/differential.js';
+import { boundSocket, describeError, implementations, type Run, runChild, same, type Sock } from './support/differential.js';
 
 const LO4 = '127.0.0.1';
-
-function same(name: string, scenario: Scenario): void {
-  it(name, async () => {
-    const { theirs, ours } = await observeBoth(scenario);
-    expect(theirs.length).toBeGreaterThan(0);
-    expect(ours).toEqual(theirs);
-  });
-}
-
-async function bound(run: Run): Promise<Sock> {
-  const socket = run.socket('udp4');
-  const listening = run.next(socket, 'listening');
-  socket.bind(0, LO4);
-  await listening;
-  run.learn(socket);
-  return socket;
-}
 
 function detachedView(): Uint8Array {
   const view = new Uint8Array(8);
@@ -48,8 +31,8 @@ describe('a detached buffer', () => {
   });
 
   same('sends an empty datagram from a bound socket, as in Node', async (run) => {
-    const rx = await bound(run);
-    const tx = await bound(run);
+    const rx = await boundSocket(run);
+    const tx = await boundSocket(run);
     const sent = run.callback('send callback');
     const got = run.next(rx, 'message');
     run.call('send', () => tx.send(detachedView(), rx.address().port, LO4, sent.fn));
@@ -93,7 +76,7 @@ describe('bind with an address that is not a string', () => {
 
 describe('multicast arguments as Node reads them in C++', () => {
   same('Symbols and throwing toString(): the TypeError or error of the conversion', async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     const symbol = Symbol('group') as never;
     const calls: [string, () => unknown][] = [
       ['addMembership(Symbol)', () => socket.addMembership(symbol)],
@@ -127,7 +110,7 @@ describe('multicast arguments as Node reads them in C++', () => {
     const unbound = run.socket('udp4');
     run.call('unbound setMulticastInterface', () => unbound.setMulticastInterface(`${LO4}\0junk`));
     run.call('unbound addMembership([])', () => unbound.addMembership([] as never));
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     const calls: [string, () => unknown][] = [
       ['add', () => socket.addMembership('239.1.2.3\0junk', `${LO4}\0junk`)],
       ['drop', () => socket.dropMembership('239.1.2.3\0junk', `${LO4}\0junk`)],
@@ -172,7 +155,7 @@ describe('a lookup that calls back twice', () => {
     });
 
     same(`connect: the second connect fails with EISCONN (${when})`, async (run) => {
-      const rx = await bound(run);
+      const rx = await boundSocket(run);
       const socket = run.socket({ type: 'udp4', lookup: twice(run, later) });
       socket.on('error', () => {}); // the bind's second answer
       let calls = 0;
@@ -186,7 +169,7 @@ describe('a lookup that calls back twice', () => {
     });
 
     same(`connect without a callback: EISCONN as an 'error' (${when})`, async (run) => {
-      const rx = await bound(run);
+      const rx = await boundSocket(run);
       const socket = run.socket({ type: 'udp4', lookup: twice(run, later) });
       let errors = 0;
       const twoErrors = new Promise<void>((resolve) => socket.on('error', () => ++errors === 2 && resolve()));
@@ -195,7 +178,7 @@ describe('a lookup that calls back twice', () => {
     });
 
     same(`send: sent twice, called back twice (${when})`, async (run) => {
-      const rx = await bound(run);
+      const rx = await boundSocket(run);
       const socket = run.socket({ type: 'udp4', lookup: twice(run, later) });
       socket.on('error', () => {});
       let calls = 0;
@@ -428,7 +411,7 @@ describe('a buffer detached between send() and the system call', () => {
 
 describe('connect() with a callback that is not a function', () => {
   same("on a bound socket: once()'s ERR_INVALID_ARG_TYPE, and the socket stays connecting", async (run) => {
-    const socket = await bound(run);
+    const socket = await boundSocket(run);
     for (const callback of [1, 'x', {}, 0, null]) {
       run.call(`connect(9, '', ${String(callback)})`, () => socket.connect(9, '', callback as never));
     }
@@ -459,7 +442,7 @@ describe('connect() with a callback that is not a function', () => {
 
 describe("a 'listening' listener that connects during send()'s implicit bind", () => {
   same('the send keeps its address: EISCONN, as in Node', async (run) => {
-    const rx = await bound(run);
+    const rx = await boundSocket(run);
     const port = rx.address().port;
     const lookup = (_host: string, _family: number, callback: (error: null, ip: string, family: number) => void) =>
       callback(null, LO4, 4);

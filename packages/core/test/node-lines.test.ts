@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { fstatSync } from 'node:fs';
 import { BlockList } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { implementations, observe, observeBoth, runChild, type Dgram, type Run, type Scenario, type Sock } from './support/differential.js';
+import { boundSocket, type Dgram, implementations, observe, type Run, runChild, same, type Scenario, type Sock } from './support/differential.js';
 
 const LO4 = '127.0.0.1';
 /** A second loopback address (127.0.0.0/8), to block. */
@@ -42,23 +42,6 @@ function sameWhereNodeHasIt(name: string, nodeHasIt: boolean, scenario: Scenario
     }
     check(ours);
   });
-}
-
-function same(name: string, scenario: Scenario): void {
-  it(name, async () => {
-    const { theirs, ours } = await observeBoth(scenario);
-    expect(theirs.length).toBeGreaterThan(0);
-    expect(ours).toEqual(theirs);
-  });
-}
-
-async function bound(run: Run, options: object = {}, address = LO4): Promise<Sock> {
-  const socket = run.socket({ type: 'udp4', ...options });
-  const listening = run.next(socket, 'listening');
-  socket.bind(0, address);
-  await listening;
-  run.learn(socket);
-  return socket;
 }
 
 /** Records every datagram `socket` receives as ['got', text, sender address]; resolves when `text` arrives. */
@@ -99,10 +82,10 @@ describe('receiveBlockList and sendBlockList (Node 22.13)', () => {
     async (run) => {
       const list = new BlockList();
       list.addAddress(BLOCKED);
-      const rx = await bound(run, { receiveBlockList: list });
+      const rx = await boundSocket(run, { receiveBlockList: list });
       const arrived = recordMessages(run, rx);
-      const blocked = await bound(run, {}, BLOCKED);
-      const allowed = await bound(run);
+      const blocked = await boundSocket(run, { address: BLOCKED });
+      const allowed = await boundSocket(run);
       for (let i = 0; i < 3; i++) blocked.send(`blocked ${i}`, rx.address().port, LO4);
       await new Promise((resolve) => blocked.send('last blocked', rx.address().port, LO4, resolve));
       // Sent after the blocked ones over the same loopback: once it is in, they would be too.
@@ -120,7 +103,7 @@ describe('receiveBlockList and sendBlockList (Node 22.13)', () => {
     async (run) => {
       const list = new BlockList();
       list.addSubnet('127.0.0.0', 30); // 127.0.0.0 - 127.0.0.3
-      const rx = await bound(run, {}, '127.0.0.5');
+      const rx = await boundSocket(run, { address: '127.0.0.5' });
       const arrived = recordMessages(run, rx);
       const lookup = (host: string, family: number, cb: (e: null, a: string, f: number) => void) =>
         cb(null, host === 'blocked.test' ? BLOCKED : host, family);
@@ -214,7 +197,7 @@ describe('bindSync and connectSync (Node 24.19 / 26.4)', () => {
     "bind and connect now: return values, thrown errors, 'listening' and 'connect' on the next tick",
     nodeHasSyncBindConnect,
     async (run) => {
-      const rx = await bound(run);
+      const rx = await boundSocket(run);
       const port = rx.address().port;
       const s = run.socket('udp4') as Sock & { bindSync(o?: object): unknown; connectSync(p: unknown, a?: unknown): void };
       for (const bad of [null, 'x', 5]) run.call(`bindSync(${String(bad)})`, () => s.bindSync(bad as never));
@@ -299,7 +282,7 @@ describe('bindSync and connectSync (Node 24.19 / 26.4)', () => {
 
 describe('what older code calls', () => {
   same('sendto(buffer, offset, length, port, address, callback), with its argument errors', async (run) => {
-    const rx = await bound(run);
+    const rx = await boundSocket(run);
     const arrived = recordMessages(run, rx);
     const tx = run.socket('udp4') as Sock & { sendto(...args: unknown[]): void };
     const port = rx.address().port;
@@ -342,7 +325,7 @@ describe('what older code calls', () => {
   });
 
   same("bind(cb) listens to 'error' or watches errorMonitor, as the running line does", async (run) => {
-    const taken = await bound(run);
+    const taken = await boundSocket(run);
     const s = run.socket('udp4');
     s.removeAllListeners('error');
     s.bind(taken.address().port, LO4, () => run.record('bound'));

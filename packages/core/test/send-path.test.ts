@@ -3,28 +3,11 @@
 // unconnected sends, datagrams the kernel refuses in bulk, counted batches,
 // buffers detached between send() and the flush.
 import { createSocket, type Socket } from '@udpkit/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { observeBoth, runChild, type Run } from './support/differential.js';
-import { backend, bound, closeAll, sendManyAsync, waitFor } from './support/sockets.js';
+import { backend, sendManyAsync, waitFor, socketsClosedAfterEach } from './support/sockets.js';
 
-const open: Socket[] = [];
-async function socket(...args: Parameters<typeof bound>): Promise<Socket> {
-  const s = await bound(...args);
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await closeAll(...open.splice(0).filter((s) => isOpen(s)));
-});
-
-function isOpen(s: Socket): boolean {
-  try {
-    s.address();
-    return true;
-  } catch {
-    return false;
-  }
-}
+const { socket, track } = socketsClosedAfterEach();
 
 /** Datagram i: its number, then filler so that sizes vary (4..64 bytes). */
 function datagram(i: number): Buffer {
@@ -58,7 +41,7 @@ const boundaries = [1023, 1024, 1025, 2047, 2048, 2049, 2050, 4095, 4096, 4097, 
 describe('queue sizes around every capacity', () => {
   it('sendMany of 2049 (the reported crash) calls back with every datagram sent', async () => {
     const tx = createSocket('udp4');
-    open.push(tx);
+    track(tx);
     const result = await sendManyAsync(tx, Array.from({ length: 2049 }, () => ({ data: 'x', port: 9, address: '127.0.0.1' })));
     expect(result).toEqual({ error: null, sent: 2049 });
   });
@@ -110,7 +93,7 @@ describe('more destinations in one tick than the sockaddr cache holds (4096)', (
     // Receivers on the wildcard address take datagrams to any 127.1.x.y.
     const sockets = await Promise.all([0, 1].map(() => new Promise<Socket>((resolve) => {
       const s = createSocket('udp4');
-      open.push(s);
+      track(s);
       s.bind(0, '0.0.0.0', () => resolve(s));
     })));
     const got = sockets.map(() => [] as number[]);
@@ -345,7 +328,7 @@ describe('a buffer detached or shrunk after send()', () => {
     process.on('uncaughtException', onUncaught);
     try {
       const tx = createSocket('udp4'); // not bound yet: sends wait in the queue for 'listening'
-      open.push(tx);
+      track(tx);
       const callbacks: [string, string | null, number | undefined][] = [];
       const detachable = new ArrayBuffer(10);
       const resizable = new ResizableArrayBuffer(16, { maxByteLength: 64 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import nodeDgram from 'node:dgram';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import udpkit from '@udpkit/core';
+import { expect, it } from 'vitest';
 
 /** What both modules offer: `createSocket` and `Socket`. */
 export type Dgram = typeof nodeDgram;
@@ -214,6 +215,27 @@ export async function observe(dgram: Dgram, scenario: Scenario): Promise<Observa
   // Let closes started by dispose() finish before the other side runs.
   await new Promise((resolve) => setImmediate(resolve));
   return run.log;
+}
+
+/** One differential test: node:dgram's Observation and ours must be equal (and not empty). */
+export function same(name: string, scenario: Scenario): void {
+  it(name, async () => {
+    const { theirs, ours } = await observeBoth(scenario);
+    expect(theirs.length).toBeGreaterThan(0);
+    expect(ours).toEqual(theirs);
+  });
+}
+
+/** A socket of the run bound to port 0 on loopback (or `address`), once it is listening. */
+export async function boundSocket(
+  run: Run,
+  { type = 'udp4', address, ...options }: { type?: 'udp4' | 'udp6'; address?: string; [option: string]: unknown } = {},
+): Promise<Sock> {
+  const socket = run.socket({ type, ...options });
+  const listening = run.next(socket, 'listening');
+  socket.bind(0, address ?? (type === 'udp4' ? '127.0.0.1' : '::1'));
+  await listening;
+  return socket;
 }
 
 /** Node's Observation, then ours. */

@@ -1,5 +1,6 @@
 // Small helpers for tests on real loopback sockets.
 import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from '@udpkit/core';
+import { afterEach } from 'vitest';
 
 export const backend = process.env.UDPKIT_BACKEND === 'portable' ? 'portable' : 'native';
 
@@ -49,4 +50,29 @@ export function sendManyAsync(socket: Socket, messages: Parameters<Socket['sendM
 
 export function closeAll(...sockets: Socket[]): Promise<void[]> {
   return Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+}
+
+/**
+ * For a test file: `socket()` binds like `bound()`, and `track()` adopts a
+ * socket made otherwise; every one still open is closed after each test.
+ */
+export function socketsClosedAfterEach(): { socket: typeof bound; track: (socket: Socket) => Socket } {
+  const open: Socket[] = [];
+  const track = (socket: Socket) => {
+    open.push(socket);
+    return socket;
+  };
+  afterEach(async () => {
+    await closeAll(...open.splice(0).filter(isOpen));
+  });
+  return { socket: async (...args) => track(await bound(...args)), track };
+}
+
+function isOpen(socket: Socket): boolean {
+  try {
+    socket.address();
+    return true;
+  } catch {
+    return false;
+  }
 }
