@@ -1,5 +1,5 @@
 // Every example runs to completion and prints what it promises.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -9,9 +9,14 @@ function run(example: string, ...args: string[]): string {
   return execFileSync(process.execPath, ['--import', 'tsx', example, ...args], { cwd: here, encoding: 'utf8', timeout: 20_000 });
 }
 
-/** The numbers of rx-feed.ts's summary line. */
+/** The beginning of demo.ts's status line; a narrow terminal may cut the rest. */
+const STATUS = /^ *\d+\.\d s {2}backend (native|portable) {2}[ \d,]+\/s {2}delivered [\d,]+ {2}drops: library \d+, kernel \d+/;
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** The numbers of the summary line of demo.ts and rx-feed.ts. */
 function summary(output: string) {
-  const line = output.split('\n').find((l) => l.startsWith('summary:')) ?? '';
+  const line = output.split(/\r?\n/).find((l) => l.startsWith('summary:')) ?? '';
   const number = (key: string) => Number(new RegExp(`${key} (\\d+)`).exec(line)?.[1] ?? Number.NaN);
   return {
     sent: number('sent'),
@@ -23,11 +28,34 @@ function summary(output: string) {
 }
 
 describe('examples', () => {
-  it('demo.ts: sendMany into an RxJS pipeline', () => {
-    const output = run('demo.ts');
-    expect(output).toMatch(/sent 10000 datagrams with sendMany, received them through an RxJS pipeline/);
-    // Sums of 0..9999 per 1000: 499500, 1499500, ...
-    expect(output).toContain('sum per 1000: 499500 1499500 2499500');
+  it('demo.ts, output not a terminal: a plain status line about once a second, a summary, exit 0', () => {
+    const output = run('demo.ts', '--seconds', '3');
+    expect(output).not.toContain('\r');
+    const lines = output.split('\n');
+    expect(lines[0]).toMatch(/^udpkit demo: 3 s of 64-byte ticks at 30,000\/s, sendMany to 127\.0\.0\.1:\d+, consumed by udpFeed \+ consume \(strategy pause\); backend (native|portable)/);
+    const status = lines.filter((l) => STATUS.test(l));
+    // One a second for 3 s, and the last one: at least 3 even on a loaded machine.
+    expect(status.length).toBeGreaterThanOrEqual(3);
+    expect(status.length).toBeLessThanOrEqual(10);
+    const numbers = summary(output);
+    expect(numbers.sent).toBeGreaterThan(0);
+    expect(numbers.delivered).toBeGreaterThan(0);
+    expect(numbers.libraryDrops).toBe(0); // 'pause' never drops in the library
+  });
+
+  it.runIf(hasScript)('demo.ts on a terminal (a pseudo-terminal from script(1)): the status line is redrawn in place', () => {
+    // script(1) runs the demo on a pseudo-terminal and exits with its status (-e).
+    const command = `${process.execPath} --import tsx demo.ts --seconds 2`;
+    const output = execFileSync('script', ['-qec', command, '/dev/null'], { cwd: here, encoding: 'utf8', timeout: 20_000 });
+    const redraws = output.split('\r\x1b[2K').slice(1);
+    // About ten a second for 2 s; at least 5 even on a loaded machine.
+    expect(redraws.length).toBeGreaterThanOrEqual(5);
+    for (const redraw of redraws.slice(0, -1)) expect(redraw).toMatch(STATUS);
+    expect(summary(output).delivered).toBeGreaterThan(0);
+  });
+
+  it('demo.ts: a bad option is an error and a non-zero exit', () => {
+    expect(() => run('demo.ts', '--seconds', '0')).toThrow(/--seconds must be in \(0, 600\]/);
   });
 
   it('drop-in.ts: node:dgram code on @udpkit/core', () => {
