@@ -58,6 +58,23 @@ describe('examples', () => {
     expect(() => run('demo.ts', '--seconds', '0')).toThrow(/--seconds must be in \(0, 600\]/);
   });
 
+  it('batch-send.ts: the rates of send(), sendMany() and node:dgram send() for the same datagrams, and the ratios', () => {
+    const output = run('batch-send.ts', '--count', '3000', '--rounds', '1');
+    const lines = output.split('\n');
+    expect(lines[0]).toMatch(/^3000 datagrams of 64 bytes to 127\.0\.0\.1:\d+, 1 round\(s\), backend (native|portable)$/);
+    const rate = (label: string) => Number(new RegExp(`^${label}: +([\\d,]+) datagrams/s$`, 'm').exec(output)?.[1]?.replaceAll(',', ''));
+    const send = rate('send\\(\\)');
+    const sendMany = rate('sendMany\\(\\)');
+    const dgramSend = rate('node:dgram send\\(\\)');
+    for (const value of [send, sendMany, dgramSend]) expect(value).toBeGreaterThan(0);
+    // The printed ratios are those of the printed rates (to the rounding of the rates).
+    const ratio = (label: string) => Number(new RegExp(`^ratio ${label}: (\\d+\\.\\d\\d)x$`, 'm').exec(output)?.[1]);
+    expect(ratio('sendMany\\(\\) / send\\(\\)')).toBeCloseTo(sendMany / send, 1);
+    expect(ratio('sendMany\\(\\) / node:dgram send\\(\\)')).toBeCloseTo(sendMany / dgramSend, 1);
+    // Warm-up 3000 and one round of 3000, three ways.
+    expect(output).toMatch(/^the receiver read \d+ of the 18000 datagrams sent/m);
+  });
+
   it('drop-in.ts: node:dgram code on @udpkit/core', () => {
     expect(run('drop-in.ts')).toBe('echo: one\necho: two\necho: three\n');
   });
