@@ -465,6 +465,7 @@ async function main(): Promise<number> {
     node: process.version,
     kernel: os.release(),
     cpus: os.cpus().map((c) => c.model),
+    loadavg: os.loadavg(),
     backend,
     notes,
     config: { rounds: ROUNDS, batch: BATCH, rcvbuf: RCVBUF, send: SEND_SIZES, receive: RECEIVE_SIZES },

@@ -2,11 +2,14 @@
 // and node:dgram joined to the same group: CPU microseconds per datagram
 // received, at a paced rate (100k datagrams/s of 64 bytes) that each can
 // keep up with. Needs root: it runs in a network namespace of its own, so
-// nothing leaves the machine. `pnpm bench` (after `pnpm build`).
+// nothing leaves the machine. `pnpm bench` (after `pnpm build`). Writes
+// bench/results.json (not committed) for the report in the root README.
 import { execFileSync, spawn } from 'node:child_process';
 import nodeDgram from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createSocket } from '@udpkit/core';
+import { createSocket, defaultBackend } from '@udpkit/core';
 import { openReceiver } from '@udpkit/multicast';
 
 const GROUP = '239.9.0.1';
@@ -111,4 +114,25 @@ if (role === 'receiver') {
     const received = Math.min(...results.get(k)!.map((x) => x.received));
     console.log(`| ${k} | ${received} (min) | ${perDatagram(k).toFixed(2)} | ${(perDatagram(k) / base).toFixed(2)}x |`);
   }
+  // The ratios in the shape of @udpkit/core's bench results (CPU per datagram, lower is better).
+  const ratios = (['Receiver', '@udpkit/core'] as const).map((k) => ({
+    path: 'receive',
+    size: 64,
+    label: `${k === 'Receiver' ? 'Receiver' : 'core socket'} / node:dgram, joined to ${GROUP} (CPU per datagram)`,
+    metric: 'cpuPerDatagram',
+    value: perDatagram(k) / base,
+  }));
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    kernel: os.release(),
+    cpus: os.cpus().map((c) => c.model),
+    loadavg: os.loadavg(),
+    backend: defaultBackend(),
+    config: { group: GROUP, count: COUNT, rate: RATE, burst: BURST, rounds: ROUNDS },
+    ratios,
+    cpuMicrosPerDatagram: Object.fromEntries(KINDS.map((k) => [k, perDatagram(k)])),
+  };
+  writeFileSync(fileURLToPath(new URL('results.json', import.meta.url)), `${JSON.stringify(report, null, 2)}\n`);
+  console.log('wrote bench/results.json');
 }

@@ -197,7 +197,7 @@ async function main(): Promise<void> {
     console.log(`${label.padEnd(58)} ${value.toFixed(2)}x  ${verdict}`);
     return { label, value, perRound, goal };
   });
-  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, kernel: os.release(), backend, rounds: ROUNDS, count: COUNT, rate: RATE, ratios, measurements }, null, 2)}\n`);
+  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, kernel: os.release(), cpus: os.cpus().map((c) => c.model), loadavg: os.loadavg(), backend, rounds: ROUNDS, count: COUNT, rate: RATE, ratios, measurements }, null, 2)}\n`);
   console.log('\nwrote bench/results.json');
 }
 

@@ -293,7 +293,7 @@ async function main(): Promise<void> {
   if (ratioRows.some((row) => row[3] === 'flood-limited')) {
     console.log('\nNOTE: flood-limited: the baseline receiver of the unpaced run was busy less than 90 % of the time, so the flood (or other load), not the receivers, set the rate; use the CPU-per-datagram ratios.');
   }
-  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, kernel: os.release(), measurements, ratios }, null, 2)}\n`);
+  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, kernel: os.release(), cpus: os.cpus().map((c) => c.model), loadavg: os.loadavg(), measurements, ratios }, null, 2)}\n`);
   console.log('\nwrote bench/results.json');
 }
 
