@@ -130,12 +130,17 @@ export function machineOf(resultsByPackage: Record<string, BenchResults>): Machi
   };
 }
 
-function describeMachine(m: Machine): string {
+/** The machine in two parts: what it is, and when and how busy it was. */
+function machineLines(m: Machine): [string, string] {
   const cores = m.cores ? `, ${m.cores} cores` : '';
   const when = m.from === m.to ? day(m.from) : `${day(m.from)} to ${day(m.to)}`;
   const load = m.loadavg ? `, load average ${m.loadavg.map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min)` : '';
   const backend = m.backend ? `, backend ${m.backend}` : '';
-  return `${m.cpu}${cores}, Linux ${m.kernel}, Node ${m.node}, ${when}${load}${backend}`;
+  return [`${m.cpu}${cores}, Linux ${m.kernel}, Node ${m.node}`, `${when}${load}${backend}`];
+}
+
+function describeMachine(m: Machine): string {
+  return machineLines(m).join(', ');
 }
 
 function day(iso: string | undefined): string {
@@ -175,10 +180,11 @@ export function replaceBetweenMarkers(readme: string, content: string): string {
 }
 
 const COLORS: Record<string, string> = { 'node:dgram': '#2f6db5', 'C reference': '#d9822b' };
-const ROW = 24;
-const LABEL_WIDTH = 470;
+const ROW = 22;
+const LABEL_WIDTH = 520;
 const BAR_WIDTH = 380;
-const TOP = 70;
+const TOP = 88;
+const SHORT_MEASURE: Record<string, string> = { [THROUGHPUT]: 'per s', [PER_CPU]: 'per CPU-s' };
 
 /** A horizontal bar chart of the ratios against node:dgram and the C reference, with a line at 1×. */
 export function svg(rows: Row[], machine: Machine): string {
@@ -189,20 +195,21 @@ export function svg(rows: Row[], machine: Machine): string {
   const height = TOP + charted.length * ROW + 40;
   const parity = LABEL_WIDTH + px(1);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">udpkit: times as much as the baseline (higher is better)</text>`,
-    `<text x="10" y="38" fill="#555555">${escapeXml(describeMachine(machine))}</text>`,
-    `<rect x="10" y="48" width="10" height="10" fill="${COLORS['node:dgram']}"/><text x="24" y="57">against node:dgram</text>`,
-    `<rect x="150" y="48" width="10" height="10" fill="${COLORS['C reference']}"/><text x="164" y="57">against the C reference (sendmmsg / recvmmsg)</text>`,
+    ...machineLines(machine).map((line, i) => `<text x="10" y="${38 + i * 15}" fill="#555555">${escapeXml(line)}</text>`),
+    `<rect x="10" y="64" width="10" height="10" fill="${COLORS['node:dgram']}"/><text x="24" y="73">against node:dgram</text>`,
+    `<rect x="150" y="64" width="10" height="10" fill="${COLORS['C reference']}"/><text x="164" y="73">against the C reference (sendmmsg / recvmmsg)</text>`,
+    `<text x="480" y="73" fill="#555555">per s: datagrams per second; per CPU-s: datagrams per CPU-second</text>`,
   ];
   charted.forEach((r, i) => {
     const y = TOP + i * ROW;
-    const label = `${r.pkg} ${r.path} ${r.size} B: ${r.what} (${r.measure})`;
+    const label = `${r.pkg}: ${r.what}, ${r.size} B, ${SHORT_MEASURE[r.measure] ?? r.measure}`;
     parts.push(
-      `<text x="${LABEL_WIDTH - 8}" y="${y + 15}" text-anchor="end">${escapeXml(label)}</text>`,
+      `<text x="${LABEL_WIDTH - 8}" y="${y + 14}" text-anchor="end">${escapeXml(label)}</text>`,
       `<rect class="bar" x="${LABEL_WIDTH}" y="${y + 4}" width="${px(r.times).toFixed(1)}" height="${ROW - 8}" fill="${COLORS[r.against]}" data-ratio="${r.times.toFixed(4)}"/>`,
-      `<text x="${(LABEL_WIDTH + px(r.times) + 5).toFixed(1)}" y="${y + 15}">${x(r.times)}</text>`,
+      `<text x="${(LABEL_WIDTH + px(r.times) + 5).toFixed(1)}" y="${y + 14}">${x(r.times)}</text>`,
     );
   });
   const bottom = TOP + charted.length * ROW;

@@ -118,7 +118,7 @@ if (role === 'receiver') {
   const ratios = (['Receiver', '@udpkit/core'] as const).map((k) => ({
     path: 'receive',
     size: 64,
-    label: `${k === 'Receiver' ? 'Receiver' : 'core socket'} / node:dgram, joined to ${GROUP} (CPU per datagram)`,
+    label: `${k === 'Receiver' ? 'Receiver' : 'core socket'} / node:dgram (CPU per datagram)`,
     metric: 'cpuPerDatagram',
     value: perDatagram(k) / base,
   }));
