@@ -34,8 +34,8 @@ describe('examples', () => {
     const lines = output.split('\n');
     expect(lines[0]).toMatch(/^udpkit demo: 3 s of 64-byte ticks at 30,000\/s, sendMany to 127\.0\.0\.1:\d+, consumed by udpFeed \+ consume \(strategy pause\); backend (native|portable)/);
     const status = lines.filter((l) => STATUS.test(l));
-    // One a second for 3 s, and the last one: at least 3 even on a loaded machine.
-    expect(status.length).toBeGreaterThanOrEqual(3);
+    // One a second for 3 s, and the last one: at least 2 even on a loaded machine, not ten a second.
+    expect(status.length).toBeGreaterThanOrEqual(2);
     expect(status.length).toBeLessThanOrEqual(10);
     const numbers = summary(output);
     expect(numbers.sent).toBeGreaterThan(0);
