@@ -150,7 +150,7 @@ function day(iso: string | undefined): string {
 const x = (times: number): string => `${times.toFixed(2)}×`;
 
 /** The README's part: what ran where, then one table row per ratio. */
-export function markdown(rows: Row[], machine: Machine, missing: string[] = []): string {
+export function markdown(rows: Row[], machine: Machine, notes: string[] = []): string {
   const lines = [
     `Measured by \`pnpm bench\` on ${describeMachine(machine)}.`,
     'Each figure is how many times as much as the baseline the udpkit side gets, measured side by side in one run',
@@ -161,12 +161,25 @@ export function markdown(rows: Row[], machine: Machine, missing: string[] = []):
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.pkg} | ${r.path} | ${r.size} B | ${escapeCell(r.what)} | ${r.against} | ${r.measure} | ${x(r.times)} | ${r.verdict} |`),
   ];
-  if (missing.length) lines.push('', `No results from: ${missing.join(', ')}.`);
+  for (const note of notes) lines.push('', note);
   return lines.join('\n');
 }
 
 function escapeCell(text: string): string {
   return text.replaceAll('|', '\\|');
+}
+
+/** Results more than this older than the newest come from an earlier run (a bench that was skipped this time). */
+const STALE_MS = 6 * 60 * 60 * 1000;
+
+/** What a reader must know about the set of results: packages without any, and results from an earlier run. */
+export function notesOn(found: Record<string, BenchResults>, missing: string[]): string[] {
+  const notes = missing.length ? [`No results from: ${missing.join(', ')}.`] : [];
+  const time = (r: BenchResults) => (r.date ? Date.parse(r.date) : Number.NaN);
+  const newest = Math.max(...Object.values(found).map(time).filter((t) => !Number.isNaN(t)));
+  const stale = Object.entries(found).filter(([, r]) => !(newest - time(r) <= STALE_MS));
+  if (stale.length) notes.push(`From an earlier run than the rest: ${stale.map(([name, r]) => `${name} (${day(r.date)})`).join(', ')}.`);
+  return notes;
 }
 
 /** Replaces what lies between the markers; the markers must be there, once each. */
@@ -245,20 +258,22 @@ function byLayer(a: string, b: string): number {
 }
 
 /** Writes the README table and docs/bench.svg under `root`; returns what it wrote. */
-export function report(root: string): { rows: Row[]; machine: Machine; missing: string[]; written: string[] } {
+export function report(root: string): { rows: Row[]; machine: Machine; notes: string[]; written: string[] } {
   const { found, missing } = readResults(root);
   if (Object.keys(found).length === 0) throw new Error('no bench/results.json in any package: run the benches first (`pnpm bench`)');
   const rows = Object.entries(found).flatMap(([pkg, results]) => rowsOf(pkg, results));
   const machine = machineOf(found);
   const readmePath = join(root, 'README.md');
-  writeFileSync(readmePath, replaceBetweenMarkers(readFileSync(readmePath, 'utf8'), markdown(rows, machine, missing)));
+  const notes = notesOn(found, missing);
+  writeFileSync(readmePath, replaceBetweenMarkers(readFileSync(readmePath, 'utf8'), markdown(rows, machine, notes)));
   const svgPath = join(root, 'docs', 'bench.svg');
   writeFileSync(svgPath, svg(rows, machine));
-  return { rows, machine, missing, written: [readmePath, svgPath].map((p) => relative(root, p)) };
+  return { rows, machine, notes, written: [readmePath, svgPath].map((p) => relative(root, p)) };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const { rows, missing, written } = report(root);
-  console.log(`bench report: ${rows.length} ratios${missing.length ? `; no results from ${missing.join(', ')}` : ''}; wrote ${written.join(' and ')}`);
+  const { rows, notes, written } = report(root);
+  console.log(`bench report: ${rows.length} ratios; wrote ${written.join(' and ')}`);
+  for (const note of notes) console.log(note);
 }

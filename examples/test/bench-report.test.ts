@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { END, markdown, machineOf, replaceBetweenMarkers, report, rowsOf, START, svg } from '../../scripts/bench-report.js';
+import { END, markdown, machineOf, notesOn, replaceBetweenMarkers, report, rowsOf, START, svg } from '../../scripts/bench-report.js';
 
 const fixtures = fileURLToPath(new URL('fixtures/bench/', import.meta.url));
 const fixture = (name: string) => JSON.parse(readFileSync(join(fixtures, `${name}.json`), 'utf8'));
@@ -98,6 +98,19 @@ describe('bench report', () => {
     // Run twice, the same README: the markers stay, once each.
     report(root);
     expect(readFileSync(join(root, 'README.md'), 'utf8')).toBe(readme);
+  });
+
+  it('says which results come from an earlier run than the rest (a bench skipped this time), and which are missing', () => {
+    const rx = fixture('rx');
+    expect(notesOn({ core: fixture('core'), rx }, [])).toEqual([]);
+    // Six hours older than the newest (core's, 09:10) still counts as the same run; more does not.
+    expect(notesOn({ core: fixture('core'), rx: { ...rx, date: '2026-11-26T03:10:00.000Z' } }, [])).toEqual([]);
+    expect(notesOn({ core: fixture('core'), rx: { ...rx, date: '2026-11-26T03:09:59.000Z' } }, ['multicast'])).toEqual([
+      'No results from: multicast.',
+      'From an earlier run than the rest: rx (2026-11-26 03:09 UTC).',
+    ]);
+    // A file without a date can't be placed: it is said too.
+    expect(notesOn({ core: fixture('core'), rx: { ...rx, date: undefined } }, [])).toEqual(['From an earlier run than the rest: rx (unknown date).']);
   });
 
   it('the chart: well-formed SVG with one bar per ratio against node:dgram or the C reference, each as long as its ratio', () => {
