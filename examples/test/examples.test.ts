@@ -54,6 +54,14 @@ describe('examples', () => {
     expect(summary(output).delivered).toBeGreaterThan(0);
   });
 
+  it('demo.ts: nothing delivered is a failure (exit 1), after the summary', () => {
+    // At 0.1 ticks/s nothing is due within the second: nothing is sent, nothing arrives.
+    const child = spawnSync(process.execPath, ['--import', 'tsx', 'demo.ts', '--seconds', '1', '--rate', '0.1'], { cwd: here, encoding: 'utf8', timeout: 20_000 });
+    expect(child.status).toBe(1);
+    expect(summary(child.stdout)).toMatchObject({ sent: 0, delivered: 0 });
+    expect(child.stderr).toContain('failed: nothing was delivered');
+  });
+
   it('demo.ts: a bad option is an error and a non-zero exit', () => {
     expect(() => run('demo.ts', '--seconds', '0')).toThrow(/--seconds must be in \(0, 600\]/);
   });
