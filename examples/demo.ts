@@ -76,6 +76,7 @@ let sent = 0;
 let publishing = true;
 let started = performance.now();
 let backend = '-';
+let live: NodeJS.Timeout | undefined;
 function publish(receiver: Socket): void {
   backend = receiver.backend;
   const publisher = createSocket('udp4');
@@ -86,6 +87,7 @@ function publish(receiver: Socket): void {
       (nativeLoadError ? ` (native helper unavailable: ${nativeLoadError.message})` : ''),
   );
   started = performance.now();
+  live = setInterval(() => progress.show(status()), progress.intervalMs);
   let inFlight = false;
   const timer = setInterval(() => {
     const elapsed = performance.now() - started;
@@ -159,7 +161,6 @@ function status(): string {
     `paused ${c.pauses}x  queue ${c.queueLength}${publishing ? '' : '  (draining)'}`
   );
 }
-const live = setInterval(() => progress.show(status()), progress.intervalMs);
 
 await consumed;
 clearInterval(live);
@@ -178,7 +179,7 @@ console.log(
 if (unaccounted > 0) {
   console.log(
     backend === 'native'
-      ? `unaccounted: dropped by the kernel after the last datagram it delivered (its drop counter travels with the next datagram)`
+      ? `unaccounted: dropped by the kernel once its buffer was full, after every datagram still read had been queued (the drop count reaches the socket on the datagrams queued after the drops)`
       : `unaccounted: dropped by the kernel, whose counter the portable backend can't read`,
   );
 }
