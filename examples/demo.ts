@@ -179,7 +179,7 @@ console.log(
 if (unaccounted > 0) {
   console.log(
     backend === 'native'
-      ? `unaccounted: dropped by the kernel once its buffer was full, after every datagram still read had been queued (the drop count reaches the socket on the datagrams queued after the drops)`
+      ? `unaccounted: dropped by the kernel while its buffer was full; it reports drops on the next datagram it queues, and none came after them`
       : `unaccounted: dropped by the kernel, whose counter the portable backend can't read`,
   );
 }
