@@ -9,6 +9,7 @@
 //
 //   tsx demo.ts [--seconds 5] [--rate 30000] [--strategy pause|latest|drop-oldest]
 //
+// Ctrl-C stops the publisher early; the summary still comes.
 // Exits 0 when ticks were delivered and nothing failed, 1 otherwise.
 import { parseArgs } from 'node:util';
 import { createSocket, nativeLoadError, type Socket } from '@udpkit/core';
@@ -77,6 +78,14 @@ let publishing = true;
 let started = performance.now();
 let backend = '-';
 let live: NodeJS.Timeout | undefined;
+// Ctrl-C ends the run early, with its summary; another one a second later
+// ends it at once. (Within that second it is the same Ctrl-C: a terminal
+// signals every process of the command, and tsx passes its copy on too.)
+let interrupted = 0;
+process.on('SIGINT', () => {
+  if (!interrupted) interrupted = performance.now();
+  else if (performance.now() - interrupted > 1000) process.exit(130);
+});
 function publish(receiver: Socket): void {
   backend = receiver.backend;
   const publisher = createSocket('udp4');
@@ -91,7 +100,7 @@ function publish(receiver: Socket): void {
   let inFlight = false;
   const timer = setInterval(() => {
     const elapsed = performance.now() - started;
-    if (elapsed >= SECONDS * 1000) {
+    if (elapsed >= SECONDS * 1000 || interrupted) {
       clearInterval(timer);
       publishing = false;
       publisher.close();

@@ -1,5 +1,5 @@
 // Every example runs to completion and prints what it promises.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -52,6 +52,24 @@ describe('examples', () => {
     expect(redraws.length).toBeGreaterThanOrEqual(5);
     for (const redraw of redraws.slice(0, -1)) expect(redraw).toMatch(STATUS);
     expect(summary(output).delivered).toBeGreaterThan(0);
+  });
+
+  it('demo.ts: Ctrl-C (SIGINT) stops it early, with the summary and exit 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo.ts', '--seconds', '60'], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    let interrupted = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      // The first status line: the feed runs; interrupt it, once (a second Ctrl-C ends it at once).
+      if (!interrupted && output.split('\n').some((l) => STATUS.test(l))) interrupted = child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    const numbers = summary(output);
+    expect(numbers.delivered).toBeGreaterThan(0);
+    // Stopped long before 60 s: the summary's duration is a few seconds at most.
+    const seconds = Number(/^summary: (\d+\.\d) s/m.exec(output)?.[1]);
+    expect(seconds).toBeLessThan(30);
   });
 
   it('demo.ts: nothing delivered is a failure (exit 1), after the summary', () => {
