@@ -78,6 +78,7 @@ let publishing = true;
 let started = performance.now();
 let backend = '-';
 let live: NodeJS.Timeout | undefined;
+let stopPublisher = () => {};
 // Ctrl-C ends the run early, with its summary; another one a second later
 // ends it at once. (Within that second it is the same Ctrl-C: a terminal
 // signals every process of the command, and tsx passes its copy on too.)
@@ -99,15 +100,14 @@ function publish(receiver: Socket): void {
   live = setInterval(() => progress.show(status()), progress.intervalMs);
   let inFlight = false;
   const timer = setInterval(() => {
+    // One sendMany at a time; the last one completes before the socket closes.
+    if (inFlight) return;
     const elapsed = performance.now() - started;
     if (elapsed >= SECONDS * 1000 || interrupted) {
-      clearInterval(timer);
-      publishing = false;
-      publisher.close();
+      stopPublisher();
       settle();
       return;
     }
-    if (inFlight) return;
     const due = Math.min(MAX_BURST, Math.floor((elapsed / 1000) * RATE) - sent);
     if (due <= 0) return;
     const messages = [];
@@ -119,6 +119,12 @@ function publish(receiver: Socket): void {
       if (error) failure ??= error;
     });
   }, PUBLISH_EVERY_MS);
+  stopPublisher = () => {
+    clearInterval(timer);
+    if (!publishing) return;
+    publishing = false;
+    publisher.close();
+  };
 }
 
 function tick(seq: number): Buffer {
@@ -172,6 +178,7 @@ function status(): string {
 }
 
 await consumed;
+stopPublisher(); // already stopped, unless the feed failed first
 clearInterval(live);
 progress.show(status());
 progress.end();
