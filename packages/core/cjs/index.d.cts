@@ -1,3 +1,3 @@
-import type dgram from '../dist/index.js';
+import type dgram from '../dist/index.js' with { 'resolution-mode': 'import' };
 declare const core: typeof dgram;
 export = core;
