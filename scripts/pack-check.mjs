@@ -9,6 +9,8 @@
 // tarballs of the workspace packages it depends on alongside it, anything
 // else (rxjs, @types/node) from the registry. There it checks, one line per
 // package per check:
+//   - pack: the tarball has its README, LICENSE and package.json, and no
+//     tests, benchmarks or build leftovers;
 //   - install: npm took the workspace dependencies from their tarballs;
 //   - import / require: an exercise of the package on real sockets
 //     (scripts/pack-check/*.exercise.mjs), loaded with `import` and with
@@ -23,7 +25,7 @@
 //     .attw.json).
 // Prints a total; exits 1 if any check failed.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -231,8 +233,12 @@ for (const pkg of packages) {
     const output = await run('pnpm', ['pack', '--pack-destination', tarballDir], { cwd: pkg.dir, env: process.env });
     const tarball = output.trim().split('\n').at(-1);
     if (!tarball.endsWith('.tgz') || !existsSync(tarball)) throw new Error(`no tarball in pnpm's output: ${tarball}`);
+    const files = (await run('tar', ['tzf', tarball])).trim().split('\n');
+    const missing = ['package/package.json', 'package/README.md', 'package/LICENSE'].filter((file) => !files.includes(file));
+    const stray = files.filter((file) => /\/(test|tests|bench|node_modules)\/|\.test\.|\.tsbuildinfo$|\.tgz$/.test(file));
+    if (missing.length > 0 || stray.length > 0) throw new Error(`missing: ${missing.join(', ') || 'none'}; should not ship: ${stray.join(', ') || 'none'}`);
     tarballs.set(pkg.name, tarball);
-    return basename(tarball);
+    return `${basename(tarball)}, ${files.length} files, ${Math.round(statSync(tarball).size / 1024)} KiB`;
   });
 }
 const packed = packages.filter((pkg) => tarballs.has(pkg.name));
