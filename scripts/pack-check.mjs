@@ -55,7 +55,8 @@ function run(command, args, options = {}) {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === 0) return resolvePromise(stdout);
-      const output = `${stdout}\n${stderr}`.trim().split('\n').slice(-12).join('\n    ');
+      // Errors come first: Node's and npm's on stderr, tsc's, publint's and attw's on stdout.
+      const output = `${stderr}\n${stdout}`.trim().split('\n').slice(0, 12).join('\n    ');
       reject(new Error(`${basename(command)} ${args.join(' ')} exited with ${signal ?? code}\n    ${output}`));
     });
   });
@@ -236,7 +237,10 @@ for (const pkg of packages) {
     const files = (await run('tar', ['tzf', tarball])).trim().split('\n');
     const missing = ['package/package.json', 'package/README.md', 'package/LICENSE'].filter((file) => !files.includes(file));
     const stray = files.filter((file) => /\/(test|tests|bench|node_modules)\/|\.test\.|\.tsbuildinfo$|\.tgz$/.test(file));
-    if (missing.length > 0 || stray.length > 0) throw new Error(`missing: ${missing.join(', ') || 'none'}; should not ship: ${stray.join(', ') || 'none'}`);
+    if (missing.length > 0 || stray.length > 0) {
+      const shown = stray.slice(0, 3).join(', ') + (stray.length > 3 ? ` and ${stray.length - 3} more` : '');
+      throw new Error(`missing: ${missing.join(', ') || 'none'}; should not ship: ${shown || 'none'}`);
+    }
     tarballs.set(pkg.name, tarball);
     return `${basename(tarball)}, ${files.length} files, ${Math.round(statSync(tarball).size / 1024)} KiB`;
   });
