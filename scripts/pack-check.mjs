@@ -15,7 +15,8 @@
 //   - import / require: an exercise of the package on real sockets
 //     (scripts/pack-check/*.exercise.mjs), loaded with `import` and with
 //     `require()`, on this machine's Node and on each Node line given
-//     (installed by scripts/install-node.mjs);
+//     (installed by scripts/install-node.mjs); @udpkit/multicast's joins a
+//     group in a network namespace of its own when run as root;
 //   - types: a strict TypeScript consumer (scripts/pack-check/*.consumer.*)
 //     type-checks with moduleResolution node16 (declaration files included:
 //     skipLibCheck off) and bundler;
@@ -81,9 +82,22 @@ async function check(pkg, name, body) {
   }
 }
 
+/**
+ * A network namespace of the run's own (needs root), where @udpkit/multicast's
+ * exercise joins a group on loopback: nothing it sends leaves it. A sysfs of
+ * its own, for the interface flags the package reads.
+ */
+const inNamespace = [
+  'unshare', '-n', '-m', 'sh', '-c',
+  'mount -t sysfs sysfs /sys && ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$0" "$@"',
+];
+const namespaced = new Set(process.getuid?.() === 0 ? ['@udpkit/multicast'] : []);
+
 /** The last line of a run's output, parsed: what an exercise returned. */
 async function exercise(pkg, node, runner) {
-  const output = await run(node.path, [runner, pkg.name, `./${pkg.key}.exercise.mjs`], { cwd: pkg.project });
+  const command = [node.path, runner, pkg.name, `./${pkg.key}.exercise.mjs`];
+  if (namespaced.has(pkg.name)) command.unshift(...inNamespace);
+  const output = await run(command[0], command.slice(1), { cwd: pkg.project });
   return JSON.parse(output.trim().split('\n').at(-1));
 }
 
