@@ -203,7 +203,7 @@ async function checkPackage(pkg, tarballs, nodes) {
 }
 
 /** The native backend from the helper in the tarball on every Node; without it, the portable one, saying why. */
-async function checkBackends(pkg, installed, imported, node) {
+async function checkBackends(pkg, installed, imported, machineNode) {
   const prebuilds = join(installed, 'prebuilds');
   await check(pkg, 'native backend', async () => {
     if (imported.length === 0) throw new Error('the import check did not run');
@@ -217,7 +217,7 @@ async function checkBackends(pkg, installed, imported, node) {
   });
   await check(pkg, 'portable backend without the helper', async () => {
     rmSync(prebuilds, { recursive: true, force: true });
-    const result = await exercise(pkg, node, './run.mjs');
+    const result = await exercise(pkg, machineNode, './run.mjs');
     if (result.backend !== 'portable' || !result.reason) throw new Error(`backend ${result.backend}, reason ${result.reason}`);
     return `reason: ${result.reason}`;
   });
@@ -236,6 +236,8 @@ const setup = { name: 'pack-check', lines: [] };
 const nodes = [{ version: process.version, path: process.execPath }];
 const tarballs = new Map();
 
+// What `pnpm pack` packs: each package's dist, and core's prebuilt helpers
+// (its prepack refuses to pack without every platform's; CI builds them first).
 await check(setup, 'build', () => run('pnpm', ['build'], { cwd: root, env: process.env }).then(() => ''));
 for (const line of process.argv.slice(2)) {
   await check(setup, `node ${line}`, async () => {
@@ -265,7 +267,14 @@ for (const pkg of packages) {
     return `${basename(tarball)}, ${files.length} files, ${Math.round(statSync(tarball).size / 1024)} KiB`;
   });
 }
-const packed = packages.filter((pkg) => tarballs.has(pkg.name));
+// A package whose workspace dependency did not pack is not installed: npm would take that one from the registry.
+const unpacked = (pkg) => Object.entries(pkg.manifest.dependencies ?? {})
+  .filter(([name, range]) => range.startsWith('workspace:') && !tarballs.has(name))
+  .map(([name]) => name);
+for (const pkg of packages.filter((pkg) => tarballs.has(pkg.name) && unpacked(pkg).length > 0)) {
+  await check(pkg, 'install', () => Promise.reject(new Error(`not installed: ${unpacked(pkg).join(', ')} did not pack`)));
+}
+const packed = packages.filter((pkg) => tarballs.has(pkg.name) && unpacked(pkg).length === 0);
 for (const pkg of packed) writeProject(pkg, tarballs);
 
 // Two at a time: npm and tsc each keep a core busy.
@@ -273,7 +282,7 @@ await pool(packed, 2, async (pkg) => {
   await checkPackage(pkg, tarballs, nodes);
   pkg.lines.forEach((line) => console.log(line));
 });
-for (const pkg of packages.filter((pkg) => !tarballs.has(pkg.name))) pkg.lines.forEach((line) => console.log(line));
+for (const pkg of packages.filter((pkg) => !packed.includes(pkg))) pkg.lines.forEach((line) => console.log(line));
 
 const seconds = Math.round((Date.now() - started) / 1000);
 if (failed === 0) rmSync(work, { recursive: true, force: true });
