@@ -1,6 +1,7 @@
 // Every example runs to completion and prints what it promises.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { defaultBackend } from '@udpkit/core';
 import { describe, expect, it } from 'vitest';
 
 const here = fileURLToPath(new URL('..', import.meta.url));
@@ -150,5 +151,28 @@ describe('examples', () => {
     expect(numbers.sent).toBe(10_000);
     expect(numbers.libraryDrops).toBeGreaterThan(0);
     expect(numbers.delivered + numbers.libraryDrops + numbers.kernelDrops).toBe(10_000);
+  });
+
+  it('reuseport-workers.ts: the kernel spreads the flows over the workers, every datagram accounted for', () => {
+    const output = run('reuseport-workers.ts', '3', '20000');
+    if (defaultBackend() === 'portable' && output.startsWith('reusePort is not available here')) {
+      // Node before 22.12 without the native helper: node:dgram has no reusePort.
+      expect(output).toBe('reusePort is not available here: reusePort is not supported by the portable backend\n');
+      return;
+    }
+    expect(output).toMatch(/^3 workers share 127\.0\.0\.1:\d+ with reusePort \((native|portable) backend\)\n/);
+    const perWorker = [...output.matchAll(/^worker (\d): (\d+) datagrams \((\d) of 8 flows\)$/gm)].map((m) => ({ datagrams: Number(m[2]), flows: Number(m[3]) }));
+    expect(perWorker).toHaveLength(3);
+    // Each flow goes to one worker, and more than one worker gets some.
+    expect(perWorker.reduce((sum, w) => sum + w.flows, 0)).toBe(8);
+    expect(perWorker.filter((w) => w.datagrams > 0).length).toBeGreaterThan(1);
+    const total = /^total: (\d+) received \+ (\d+) kernel drops = (\d+) of (\d+) sent \((\d+) unaccounted\)/m.exec(output);
+    expect(total).not.toBeNull();
+    const [received, drops, accounted, sent, unaccounted] = total!.slice(1).map(Number);
+    expect(sent).toBe(20_000);
+    expect(received).toBe(perWorker.reduce((sum, w) => sum + w.datagrams, 0));
+    expect(received! + drops!).toBe(accounted);
+    expect(accounted).toBe(sent);
+    expect(unaccounted).toBe(0);
   });
 });
