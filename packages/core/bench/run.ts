@@ -1,7 +1,7 @@
 // `pnpm bench`: udpkit against node:dgram and a C sendmmsg/recvmmsg
 // reference, side by side in one run. See bench/README.md.
 //
-//   tsx bench/run.ts [--rounds 3] [--quick] [--backend native|portable] [--only send|receive]
+//   tsx bench/run.ts [--rounds 3] [--quick] [--backend native|portable] [--only send|receive|fanout]
 //
 // Everything runs inside a network namespace made here and deleted at the
 // end (also on error or Ctrl-C), so no datagram can leave the machine:
@@ -11,6 +11,8 @@
 //   stack, out of v0, and are discarded by v1 (which has no address).
 // - RECEIVE: the namespace's loopback; the C flood feeds one receiver at a
 //   time on 127.0.0.1, paced so that node:dgram keeps up.
+// - FAN-OUT (bench/fanout.ts): the namespace's loopback; floods from several
+//   source ports into 1 or 2 worker threads sharing a port with reusePort.
 //
 // Each contender is a child process; each reports its own CPU time for the
 // measured part (after a warm-up). Rounds interleave the contenders, the
@@ -22,6 +24,8 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runFanout, summarizeFanout, type FanoutMeasurement } from './fanout.js';
+import { fmt, median, table } from './report.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const coreDir = dirname(benchDir);
@@ -309,31 +313,6 @@ function preflight(): void {
   if (os.availableParallelism() < 2) throw new Error('the bench needs 2 CPUs (flood and receiver on their own)');
 }
 
-// ---- statistics and output -------------------------------------------------------
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const fmt = {
-  pps: (v: number) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M/s` : `${(v / 1e3).toFixed(0)} k/s`),
-  us: (v: number) => `${v.toFixed(3)} µs`,
-  x: (v: number) => `${v.toFixed(2)}x`,
-  pct: (v: number) => `${(v * 100).toFixed(1)} %`,
-};
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows
-    .map((r, i) => {
-      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
-
 // ---- main ------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -353,9 +332,11 @@ async function main(): Promise<number> {
   if (stale.length) notes.push(`dist/ is older than src/ (${stale.join(', ')}): run \`npx tsc -p tsconfig.build.json\` first.`);
   for (const note of notes) console.log(`NOTE: ${note}`);
 
-  const doSend = args.only !== 'receive';
-  const doReceive = args.only !== 'send';
+  const doSend = !args.only || args.only === 'send';
+  const doReceive = !args.only || args.only === 'receive';
+  const doFanout = !args.only || args.only === 'fanout';
   const measurements: Measurement[] = [];
+  let fanout: FanoutMeasurement[] = [];
   const started = Date.now();
   setUpNamespace();
   try {
@@ -380,6 +361,17 @@ async function main(): Promise<number> {
           }
         }
       }
+    }
+    if (doFanout) {
+      fanout = await runFanout({
+        rounds: ROUNDS,
+        scale: SCALE,
+        backend,
+        floodBinary: join(binDir, 'flood'),
+        inNamespace,
+        nodeChild,
+        log: (line) => console.log(line),
+      });
     }
   } finally {
     tearDownNamespace();
@@ -452,6 +444,14 @@ async function main(): Promise<number> {
   console.log(table(rows));
   console.log();
   console.log(table(ratioRows));
+  const fanoutSummary = doFanout ? summarizeFanout(fanout) : undefined;
+  if (fanoutSummary) {
+    console.log();
+    console.log(table(fanoutSummary.rows));
+    console.log();
+    console.log(table(fanoutSummary.ratioRows));
+    notes.push(...fanoutSummary.notes);
+  }
   if (disturbed) {
     notes.push(
       `${disturbed} send run(s) kept their CPU less than 85 % busy: other load on the machine; datagrams/s ratios are less reliable than CPU/datagram ones.`,
@@ -472,6 +472,7 @@ async function main(): Promise<number> {
     summary,
     ratios,
     measurements,
+    fanout: fanoutSummary && { summary: fanoutSummary.summary, ratios: fanoutSummary.ratios, measurements: fanout },
   };
   writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote bench/results.json`);
