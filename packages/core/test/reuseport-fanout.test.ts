@@ -16,6 +16,8 @@ import {
 } from './support/reuseport-group.js';
 
 const FLOWS = 24;
+/** Flows that start after a worker was terminated. */
+const NEW_FLOWS = 8;
 /** Datagrams in flight at most: well within one socket's receive buffer. */
 const WINDOW = 192;
 const ROUNDS = 60; // datagrams per flow in each phase
@@ -23,6 +25,8 @@ const ROUNDS = 60; // datagrams per flow in each phase
 const TERMINATE_AFTER_ROUNDS = 4;
 /** Sequence numbers recorded: room for a termination that takes seconds on a loaded machine. */
 const LEDGER = 1 << 16;
+/** Worker threads start slowly on a loaded machine. */
+const TIMEOUT_MS = 60_000;
 
 /** Whether node:dgram of the running Node lets two reusePort sockets share a port (it ignores the option before 22.12). */
 async function nodeDgramSharesPort(): Promise<boolean> {
@@ -95,14 +99,15 @@ describe.runIf(offered).each(['udp4', 'udp6'] as Family[])('reusePort fan-out, %
       await group.close();
     }
     await waitFor(() => openDescriptorCount() === descriptors, 5000, `the descriptor count to come back to ${descriptors}`);
-  });
+  }, TIMEOUT_MS);
 
   it.each([2, 3, 4])(
-    '%i workers, one terminated mid-flood: only what its socket held is lost, the kernel gives its flows to the others, its descriptor is closed',
+    '%i workers, one terminated mid-flood: only what its socket held is lost, the kernel gives its flows and new ones to the others, its descriptor is closed',
     async (size) => {
       const descriptors = openDescriptorCount();
       const group = await ReusePortGroup.start(type, size, LEDGER);
       const flood = await Flood.start(group, FLOWS, WINDOW);
+      let newcomers: Flood | undefined;
       try {
         // Learn where the kernel sends each flow.
         await flood.send(() => flood.sent < ROUNDS * FLOWS);
@@ -136,22 +141,25 @@ describe.runIf(offered).each(['udp4', 'udp6'] as Family[])('reusePort fan-out, %
         };
         await flood.send(() => !victimSocketLeft(), mayBeLost, afterRound);
         await termination;
-        // And after it is gone.
+        // And after it is gone: the same flows, then new ones.
         const afterFrom = flood.sent;
         await flood.send(() => flood.sent < afterFrom + ROUNDS * FLOWS, mayBeLost);
         await flood.drain(mayBeLost);
-        const sent = flood.sent;
         const gone = goneFrom!;
+        newcomers = await Flood.start(group, NEW_FLOWS, WINDOW, flood.sent);
+        await newcomers.send(() => newcomers!.sent < newcomers!.firstSeq + ROUNDS * NEW_FLOWS);
+        await newcomers.drain();
+        const sent = newcomers.sent;
 
         expect(group.duplicates()).toBe(0);
         const lost: number[] = [];
         for (let seq = 0; seq < sent; seq++) if (group.ownerOf(seq) < 0) lost.push(seq);
         // Lost: only datagrams of the victim's flows sent before its socket was gone.
-        expect(lost.filter((seq) => !victimFlows.has(flood.flowOf(seq)) || seq < floodFrom || seq >= gone)).toEqual([]);
+        expect(lost.filter((seq) => seq < floodFrom || seq >= gone || !victimFlows.has(flood.flowOf(seq)))).toEqual([]);
         expect(group.receivedByAll() + lost.length).toBe(sent);
         // The others kept receiving their own flows throughout, the victim never got any of theirs.
         const othersAtVictim: number[] = [];
-        for (let seq = floodFrom; seq < sent; seq++) {
+        for (let seq = floodFrom; seq < newcomers.firstSeq; seq++) {
           if (!victimFlows.has(flood.flowOf(seq)) && group.ownerOf(seq) === victim) othersAtVictim.push(seq);
         }
         expect(othersAtVictim).toEqual([]);
@@ -161,9 +169,10 @@ describe.runIf(offered).each(['udp4', 'udp6'] as Family[])('reusePort fan-out, %
         expect(stats.map((s) => s.datagramsReceived)).toEqual(survivors.map((id) => group.received(id)));
 
         // Once its socket is gone, the kernel sends every flow, the victim's
-        // included, to one of the remaining sockets, each flow to one.
-        const afterwards = oneWorkerPerFlow(ownersByFlow(group, flood, gone, sent));
+        // and new ones included, to one of the remaining sockets, each flow to one.
+        const afterwards = oneWorkerPerFlow(ownersByFlow(group, flood, gone, newcomers.firstSeq));
         for (const flow of victimFlows) expect(survivors).toContain(afterwards[flow]);
+        for (const worker of oneWorkerPerFlow(ownersByFlow(group, newcomers, newcomers.firstSeq, sent))) expect(survivors).toContain(worker);
 
         // Its descriptor is closed: neither the kernel's table nor this process has it.
         expect(boundSocketInodes(type, group.port).sort()).toEqual(survivors.map((id) => group.inodes[id]).sort());
@@ -172,9 +181,11 @@ describe.runIf(offered).each(['udp4', 'udp6'] as Family[])('reusePort fan-out, %
         for (const id of survivors) expect(open).toContain(group.inodes[id]);
       } finally {
         await flood.close();
+        await newcomers?.close();
         await group.close();
       }
       await waitFor(() => openDescriptorCount() === descriptors, 5000, `the descriptor count to come back to ${descriptors}`);
     },
+    TIMEOUT_MS,
   );
 });

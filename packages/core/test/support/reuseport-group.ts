@@ -180,7 +180,7 @@ function nextMessage<T>(worker: Worker): Promise<T> {
 }
 
 /**
- * One socket per flow; datagram `seq` goes from flow `seq % flows`. Sends in
+ * One socket per flow; datagram `seq` goes from flow `(seq - firstSeq) % flows`. Sends in
  * rounds of one datagram per flow and keeps at most `window` datagrams in
  * flight (sent and not yet received by any worker), so no socket buffer can
  * overflow and every loss is a real one.
@@ -192,16 +192,21 @@ export class Flood {
   readonly #window: number;
   /** Sent and not yet seen received. */
   #pending: number[] = [];
-  sent = 0;
+  readonly firstSeq: number;
+  /** The next sequence number: firstSeq + datagrams sent. */
+  sent: number;
 
-  private constructor(group: ReusePortGroup, sockets: Socket[], window: number) {
+  private constructor(group: ReusePortGroup, sockets: Socket[], window: number, firstSeq: number) {
     this.#group = group;
+    this.firstSeq = firstSeq;
+    this.sent = firstSeq;
     this.#sockets = sockets;
     this.flows = sockets.length;
     this.#window = window;
   }
 
-  static async start(group: ReusePortGroup, flows: number, window: number): Promise<Flood> {
+  /** `firstSeq`: where this flood's sequence numbers start (after another flood's on the same group). */
+  static async start(group: ReusePortGroup, flows: number, window: number, firstSeq = 0): Promise<Flood> {
     const sockets = await Promise.all(
       Array.from({ length: flows }, () => {
         const socket = createSocket(group.type);
@@ -211,11 +216,11 @@ export class Flood {
         });
       }),
     );
-    return new Flood(group, sockets, window);
+    return new Flood(group, sockets, window, firstSeq);
   }
 
   flowOf(seq: number): number {
-    return seq % this.flows;
+    return (seq - this.firstSeq) % this.flows;
   }
 
   /**
