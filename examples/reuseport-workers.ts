@@ -14,7 +14,7 @@ import { createSocket, type Socket } from '@udpkit/core';
 
 const PUBLISHER_SOCKETS = 8;
 const BATCH = 16; // datagrams per sendMany, from each publisher socket
-const WINDOW = 128; // datagrams in flight at most, so no receive buffer overflows
+const WINDOW = 128; // datagrams in flight before the publisher waits: far less than a receive buffer holds
 
 interface WorkerInput {
   id: number;
@@ -38,7 +38,7 @@ function receive({ id, port, counts }: WorkerInput): void {
   const flows = new Set<number>();
   let socket: Socket;
   try {
-    socket = createSocket({ type: 'udp4', reusePort: true });
+    socket = createSocket({ type: 'udp4', reusePort: true, recvBufferSize: 1024 * 1024 });
   } catch (error) {
     parentPort!.postMessage({ error: (error as Error).message } satisfies Ready);
     return;
