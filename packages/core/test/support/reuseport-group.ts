@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { createSocket, type Socket } from '@udpkit/core';
+import type { Socket } from '@udpkit/core';
+import { bound, closeAll } from './sockets.js';
 
 const udpkitEntry = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
 
@@ -207,15 +208,7 @@ export class Flood {
 
   /** `firstSeq`: where this flood's sequence numbers start (after another flood's on the same group). */
   static async start(group: ReusePortGroup, flows: number, window: number, firstSeq = 0): Promise<Flood> {
-    const sockets = await Promise.all(
-      Array.from({ length: flows }, () => {
-        const socket = createSocket(group.type);
-        return new Promise<Socket>((resolve, reject) => {
-          socket.once('error', reject);
-          socket.bind(0, loopback(group.type), () => resolve(socket));
-        });
-      }),
-    );
+    const sockets = await Promise.all(Array.from({ length: flows }, () => bound(group.type)));
     return new Flood(group, sockets, window, firstSeq);
   }
 
@@ -241,7 +234,7 @@ export class Flood {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+    await closeAll(...this.#sockets);
   }
 
   #round(): Promise<unknown> {
