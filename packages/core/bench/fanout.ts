@@ -61,12 +61,12 @@ const FLOOD_SECONDS = 1.5;
 const SETTLE_MS = 300;
 const RCVBUF = 8 * 1024 * 1024;
 const CPU_FLOOD = '0';
-export const FANOUT_LAYOUTS = [
+const FANOUT_LAYOUTS = [
   { id: 'one CPU', receiverCpus: '1', cpus: 1 },
   { id: 'two CPUs', receiverCpus: '0,1', cpus: 2 },
 ];
 const layoutOf = (m: FanoutMeasurement) => FANOUT_LAYOUTS.find((l) => l.id === m.layout)!;
-export const FANOUT_WORKERS = [1, 2];
+const FANOUT_WORKERS = [1, 2];
 
 /**
  * One run: the receiver with `workers` workers, SOURCES floods at full
