@@ -307,7 +307,7 @@ function staleDist(): string[] {
 function preflight(): void {
   if (process.platform !== 'linux') throw new Error('the bench needs Linux (network namespaces, sendmmsg)');
   if (process.getuid?.() !== 0) throw new Error('the bench needs root: it makes a network namespace and a veth pair');
-  for (const tool of ['ip', 'gcc', 'taskset']) {
+  for (const tool of ['ip', 'gcc', 'taskset', 'setsid']) {
     if (spawnSync('which', [tool]).status !== 0) throw new Error(`the bench needs \`${tool}\` on PATH`);
   }
   if (os.availableParallelism() < 2) throw new Error('the bench needs 2 CPUs (flood and receiver on their own)');
