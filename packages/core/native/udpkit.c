@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@
                            * at most 92 bytes; the rest is room for options set
                            * on an adopted descriptor (IP_RECVTTL, SO_TIMESTAMPING...) */
 #define SEND_BATCH 1024   /* datagrams per sendmmsg (UIO_MAXIOV) */
+#define GSO_SEGMENTS 64   /* datagrams per UDP_SEGMENT send: UDP_MAX_SEGMENTS
+                             before Linux 6.9 (128 since) */
+#define GSO_BYTES 65507   /* payload of one UDP_SEGMENT send: 65535 less the
+                             IPv4 and UDP headers (IPv6 allows 20 more) */
+#define GSO_SAFE_SIZE 1232 /* a segment any IPv6 path carries (1280 - 48):
+                             EINVAL above it may be the route's MTU */
 #define META_STRIDE 8
 #define STATUS_LEN 4
 #define STATUS_EACH 2     /* status[2]: datagrams of the batch still for onmessage */
@@ -42,6 +49,14 @@
 
 #define META_DEST 1
 #define META_TIME 2
+
+/* GSO states, as gsoStatus() reports them */
+#define GSO_UNPROBED 0    /* no descriptor yet */
+#define GSO_ON 1
+#define GSO_OFF 2         /* turned off by setGso */
+#define GSO_UNSUPPORTED 3 /* the probe failed: gso_errno says why */
+#define GSO_FAILED 4      /* a UDP_SEGMENT send failed with EIO or EINVAL */
+#define GSO_RECVERR 5     /* IP_RECVERR is on: see probe_gso */
 
 #define ADDR_MAX (INET6_ADDRSTRLEN + IF_NAMESIZE + 2)
 
@@ -63,13 +78,22 @@ typedef struct {
   recv_buf* rb; /* allocated at the first recvStart of the thread */
 } per_thread;
 
-/* A send call's batch, with its own copies of what JavaScript passed. */
+/* A send call's batch, with its own copies of what JavaScript passed.
+ * Datagram k is slab[offsets[k], offsets[k + 1]) for names[k]; sendmmsg
+ * entry e (msgs[e], iov[e], ctrl[e]) sends datagrams [first[e], first[e + 1]):
+ * one, or several as one UDP_SEGMENT send. */
 typedef struct {
   struct mmsghdr msgs[SEND_BATCH];
   struct iovec iov[SEND_BATCH];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } ctrl[SEND_BATCH];
+  uint32_t first[SEND_BATCH + 1];
   struct sockaddr_in6 names[SEND_BATCH];
   uint32_t offsets[SEND_BATCH + 1];
   int32_t slots[SEND_BATCH];
+  char* slab;
 } send_buf;
 
 typedef struct udpkit udpkit;
@@ -97,6 +121,13 @@ struct udpkit {
   int strong;   /* self is a strong reference while polling */
   poller* poller;
   send_buf* sb;
+  /* GSO send (UDP_SEGMENT) */
+  int gso;               /* GSO_* */
+  int gso_errno;         /* why unsupported, failed, or gso_max_size lowered */
+  uint32_t gso_max_size; /* largest segment grouped; an EINVAL lowers it */
+  int gso_fault;         /* tests only (setGso): the next probe or UDP_SEGMENT send fails so */
+  double gso_sends;      /* UDP_SEGMENT sends the kernel took */
+  double gso_segments;   /* the datagrams they carried */
   napi_ref self;
   napi_ref meta;
   napi_ref status;
@@ -856,6 +887,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   h->fd = -1;
   h->family = family == 6 ? AF_INET6 : AF_INET;
   h->recv_width = each ? RECV_EACH : RECV_BATCH;
+  h->gso_max_size = GSO_BYTES;
   if (napi_get_uv_event_loop(env, &h->loop) != napi_ok ||
       napi_create_object(env, &obj) != napi_ok ||
       napi_wrap(env, obj, h, finalize, NULL, NULL) != napi_ok) {
@@ -1291,14 +1323,14 @@ static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, vo
   return napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) == napi_ok && type == want;
 }
 
-/* Builds the batch of datagrams [start, start + n) in h->sb from copies of
- * offsets, slots and their sockaddrs: JavaScript memory is read once (it may
- * be a SharedArrayBuffer another thread changes), then only the copies are
+/* Copies the batch of datagrams [start, start + n) into h->sb: offsets,
+ * slots and their sockaddrs.  JavaScript memory is read once (it may be a
+ * SharedArrayBuffer another thread changes), then only the copies are
  * checked and used.  Returns NULL, or the message of the check that failed. */
-static const char* build_batch(send_buf* sb, const char* slab, size_t slab_len,
-                               const uint32_t* offsets, const int32_t* slots,
-                               const char* table, size_t table_len,
-                               uint32_t start, uint32_t n) {
+static const char* copy_batch(send_buf* sb, char* slab, size_t slab_len,
+                              const uint32_t* offsets, const int32_t* slots,
+                              const char* table, size_t table_len,
+                              uint32_t start, uint32_t n) {
   size_t table_slots = table_len / sizeof(struct sockaddr_in6);
   uint32_t k;
 
@@ -1306,26 +1338,145 @@ static const char* build_batch(send_buf* sb, const char* slab, size_t slab_len,
   memcpy(sb->slots, slots + start, n * sizeof *slots);
   if (sb->offsets[n] > slab_len) return "udpkit: offsets run past the slab";
   for (k = 0; k < n; k++) {
-    struct msghdr* mh = &sb->msgs[k].msg_hdr;
     int32_t slot = sb->slots[k];
 
     if (sb->offsets[k] > sb->offsets[k + 1]) return "udpkit: offsets must not decrease";
     if (slot < -1 || (slot >= 0 && (size_t) slot >= table_slots))
       return "udpkit: a slot is outside the table";
-    memset(mh, 0, sizeof *mh);
-    sb->iov[k].iov_base = (char*) slab + sb->offsets[k];
-    sb->iov[k].iov_len = sb->offsets[k + 1] - sb->offsets[k];
-    mh->msg_iov = &sb->iov[k];
-    mh->msg_iovlen = 1;
-    if (slot >= 0) {
+    if (slot >= 0)
       memcpy(&sb->names[k], table + (size_t) slot * sizeof(struct sockaddr_in6),
              sizeof(struct sockaddr_in6));
+  }
+  sb->slab = slab;
+  return NULL;
+}
+
+/* Whether the kernel takes UDP_SEGMENT on this socket (Linux 4.18+).  Not
+ * on a socket with IP_RECVERR (an adopted descriptor: udpkit never sets it):
+ * the kernel then reports a full device queue (ENOBUFS) per datagram, so
+ * that the sender can wait and send again, but for a UDP_SEGMENT send it
+ * reports success once any segment was queued, and the rest are lost. */
+static void probe_gso(udpkit* h) {
+  socklen_t len = sizeof(int);
+  int recverr = 0;
+  int size;
+  int err = 0;
+
+  if (h->gso_fault == ENOPROTOOPT) {
+    err = ENOPROTOOPT;
+    h->gso_fault = 0;
+  } else if (getsockopt(h->fd, SOL_UDP, UDP_SEGMENT, &size, &len)) {
+    err = errno;
+  }
+  h->gso = err ? GSO_UNSUPPORTED : GSO_ON;
+  h->gso_errno = err;
+  /* An IPv6 socket sends to IPv4-mapped addresses as IPv4: both count. */
+  len = sizeof recverr;
+  if (getsockopt(h->fd, IPPROTO_IP, IP_RECVERR, &recverr, &len)) recverr = 0;
+  len = sizeof size;
+  if (h->family == AF_INET6 && getsockopt(h->fd, IPPROTO_IPV6, IPV6_RECVERR, &size, &len) == 0)
+    recverr |= size;
+  if (h->gso == GSO_ON && recverr) h->gso = GSO_RECVERR;
+}
+
+/* A UDP_SEGMENT send of `size`-byte segments failed with EIO or EINVAL.
+ * EINVAL for a large segment may only mean it exceeds the route's MTU:
+ * larger segments are no longer grouped.  Otherwise the device or the
+ * socket refuses GSO (quinn-udp does the same): it is off for good. */
+static void gso_refused(udpkit* h, int err, uint32_t size) {
+  h->gso_errno = err;
+  if (err == EINVAL && size > GSO_SAFE_SIZE)
+    h->gso_max_size = size - 1;
+  else
+    h->gso = GSO_FAILED;
+}
+
+/* Packs datagrams [k, n) of sb into sendmmsg entries from entry e on; the
+ * datagrams before `plain_until` go one per entry.  With GSO on, a run to
+ * one destination of one size (the last may be shorter, not empty) becomes
+ * one entry with a UDP_SEGMENT control message, within the kernel's limits.
+ * Returns the number of entries. */
+static uint32_t build_entries(udpkit* h, send_buf* sb, uint32_t k, uint32_t n,
+                              uint32_t e, uint32_t plain_until) {
+  int gso = h->gso == GSO_ON;
+  uint32_t size, total, last, next, j;
+  struct msghdr* mh;
+  struct cmsghdr* c;
+  uint16_t segment;
+
+  for (; k < n; e++, k = j) {
+    size = sb->offsets[k + 1] - sb->offsets[k];
+    total = last = size;
+    j = k + 1;
+    if (gso && k >= plain_until && size > 0 && size <= h->gso_max_size) {
+      while (j < n && j - k < GSO_SEGMENTS && last == size && sb->slots[j] == sb->slots[k]) {
+        next = sb->offsets[j + 1] - sb->offsets[j];
+        if (next == 0 || next > size || total + next > GSO_BYTES) break;
+        total += next;
+        last = next;
+        j++;
+      }
+    }
+    mh = &sb->msgs[e].msg_hdr;
+    memset(mh, 0, sizeof *mh);
+    sb->first[e] = k;
+    sb->iov[e].iov_base = sb->slab + sb->offsets[k];
+    sb->iov[e].iov_len = total;
+    mh->msg_iov = &sb->iov[e];
+    mh->msg_iovlen = 1;
+    if (sb->slots[k] >= 0) {
       mh->msg_name = &sb->names[k];
       mh->msg_namelen = sb->names[k].sin6_family == AF_INET ? sizeof(struct sockaddr_in)
                                                             : sizeof(struct sockaddr_in6);
     }
+    if (j - k > 1) {
+      segment = size;
+      mh->msg_control = sb->ctrl[e].buf;
+      mh->msg_controllen = CMSG_SPACE(sizeof segment);
+      c = CMSG_FIRSTHDR(mh);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof segment);
+      memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    }
   }
-  return NULL;
+  sb->first[e] = n;
+  return e;
+}
+
+/* Entry e lost its first datagram (which failed alone): the rest stay one
+ * entry, a plain one when a single datagram is left. */
+static void drop_first(send_buf* sb, uint32_t e) {
+  struct msghdr* mh = &sb->msgs[e].msg_hdr;
+  uint32_t k = sb->first[e]++;
+  uint32_t size = sb->offsets[k + 1] - sb->offsets[k];
+
+  sb->iov[e].iov_base = (char*) sb->iov[e].iov_base + size;
+  sb->iov[e].iov_len -= size;
+  if (sb->first[e + 1] - sb->first[e] == 1) {
+    mh->msg_control = NULL;
+    mh->msg_controllen = 0;
+  }
+}
+
+/* Sends the first datagram of entry e alone: 0, or the errno (EAGAIN for
+ * EWOULDBLOCK and ENOBUFS). */
+static int send_alone(udpkit* h, send_buf* sb, uint32_t e) {
+  struct msghdr mh = sb->msgs[e].msg_hdr;
+  uint32_t k = sb->first[e];
+  struct iovec iov;
+  ssize_t r;
+
+  iov.iov_base = sb->iov[e].iov_base;
+  iov.iov_len = sb->offsets[k + 1] - sb->offsets[k];
+  mh.msg_iov = &iov;
+  mh.msg_control = NULL;
+  mh.msg_controllen = 0;
+  do
+    r = sendmsg(h->fd, &mh, MSG_DONTWAIT);
+  while (r == -1 && errno == EINTR);
+  if (r != -1) return 0;
+  return errno == EWOULDBLOCK || errno == ENOBUFS ? EAGAIN : errno;
 }
 
 /* send(h, slab, offsets, slots, table, start, end, errnos): datagram i is
@@ -1335,7 +1486,14 @@ static const char* build_batch(send_buf* sb, const char* slab, size_t slab_len,
  * settled datagram's outcome goes to errnos[i] (0 or -errno).  Returns how
  * many were settled from start; status[0] says why the rest wasn't
  * (-EAGAIN: the socket buffer is full), status[3] counts the sendmmsg calls
- * that sent.  No JavaScript runs during the call. */
+ * that sent.  No JavaScript runs during the call.
+ *
+ * With GSO on, runs of datagrams go as UDP_SEGMENT sends (build_entries),
+ * and every datagram still gets the errno it would get alone: a failed
+ * UDP_SEGMENT send is an error of its first datagram (the rest are tried
+ * again, as the next datagrams would be), except EMSGSIZE (the run is sent
+ * again one by one) and EIO/EINVAL: if its first datagram then goes alone,
+ * GSO was refused (see gso_refused) and the rest go without it. */
 static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t slab_len, noffsets, nslots, nerrnos, table_len;
   const char* invalid;
@@ -1346,9 +1504,10 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   char* slab;
   char* table;
   double start, end;
-  uint32_t i, n, off;
+  uint32_t i, n, e, nent, k, count;
+  send_buf* sb;
   int batches = 0;
-  int err;
+  int err, code;
   udpkit* h;
   int r;
   ARGS(8);
@@ -1383,31 +1542,123 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     status[0] = err;
     return ret_int(env, 0);
   }
-  invalid = build_batch(h->sb, slab, slab_len, offsets, slots, table, table_len, i, n);
+  sb = h->sb;
+  invalid = copy_batch(sb, slab, slab_len, offsets, slots, table, table_len, i, n);
   if (invalid != NULL) return type_error(env, invalid);
+  if (h->gso == GSO_UNPROBED && n > 1) probe_gso(h);
+  nent = build_entries(h, sb, 0, n, 0, 0);
 
-  for (off = 0; off < n;) {
-    r = sendmmsg(h->fd, h->sb->msgs + off, n - off, MSG_DONTWAIT);
-    if (r == -1) {
-      if (errno == EINTR) continue;
-      /* libuv waits on ENOBUFS too (a full device queue) */
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-        err = -EAGAIN;
-        break;
+  for (e = 0; e < nent;) {
+    count = sb->first[e + 1] - sb->first[e];
+    if (h->gso_fault && count > 1) { /* tests only: see setGso */
+      r = -1;
+      errno = h->gso_fault;
+      h->gso_fault = 0;
+    } else {
+      r = sendmmsg(h->fd, sb->msgs + e, nent - e, MSG_DONTWAIT);
+    }
+    if (r > 0) {
+      for (; r > 0; r--, e++) {
+        count = sb->first[e + 1] - sb->first[e];
+        for (k = sb->first[e]; k < sb->first[e + 1]; k++) errnos[i + k] = 0;
+        if (count > 1) {
+          h->gso_sends++;
+          h->gso_segments += count;
+        }
       }
-      errnos[i + off++] = -errno; /* this datagram's error; the next may go */
+      batches++;
       continue;
     }
     if (r == 0) { /* never seen; no busy loop if it were */
       err = -EAGAIN;
       break;
     }
-    for (; r > 0; r--) errnos[i + off++] = 0;
-    batches++;
+    code = errno;
+    if (code == EINTR) continue;
+    /* libuv waits on ENOBUFS too (a full device queue) */
+    if (code == EAGAIN || code == EWOULDBLOCK || code == ENOBUFS) {
+      err = -EAGAIN;
+      break;
+    }
+    k = sb->first[e];
+    if (count > 1 && (code == EIO || code == EINVAL)) {
+      /* GSO is to blame only if the first datagram goes alone. */
+      r = send_alone(h, sb, e);
+      if (r == EAGAIN) {
+        err = -EAGAIN;
+        break;
+      }
+      errnos[i + k] = -r;
+      if (r == 0) {
+        batches++;
+        gso_refused(h, code, sb->offsets[k + 1] - sb->offsets[k]);
+        nent = build_entries(h, sb, k + 1, n, e, 0);
+      } else {
+        drop_first(sb, e);
+      }
+    } else if (count > 1 && code == EMSGSIZE) {
+      nent = build_entries(h, sb, k, n, e, sb->first[e + 1]);
+    } else {
+      errnos[i + k] = -code; /* this datagram's error; the next may go */
+      if (count > 1)
+        drop_first(sb, e);
+      else
+        e++;
+    }
   }
   status[0] = err;
   status[STATUS_SENDS] = batches;
-  return ret_int(env, off);
+  return ret_int(env, sb->first[e]);
+}
+
+/* setGso(h, on, fault): UDP_SEGMENT sends on or off (on: probed at the next
+ * send of more than one datagram).  fault is for tests only: a positive
+ * errno the next probe (ENOPROTOOPT) or the next sendmmsg that starts with
+ * a UDP_SEGMENT send (any other) fails with, without a system call. */
+static napi_value js_set_gso(napi_env env, napi_callback_info info) {
+  double fault;
+  udpkit* h;
+  int on;
+  ARGS(3);
+
+  if (!(h = get_handle(env, argv[0])) || !get_bool(env, argv[1], "on", &on) ||
+      !get_number(env, argv[2], "fault", &fault))
+    return NULL;
+  if (!is_int(fault, 0, 4095)) return type_error(env, "udpkit: fault must be an errno number");
+  if (!on) {
+    h->gso = GSO_OFF;
+  } else if (h->gso == GSO_OFF) {
+    h->gso = GSO_UNPROBED;
+    h->gso_errno = 0;
+  }
+  h->gso_fault = fault;
+  return ret_undefined(env);
+}
+
+static int set_number(napi_env env, napi_value out, const char* name, double value) {
+  napi_value v;
+
+  return napi_create_double(env, value, &v) == napi_ok &&
+         napi_set_named_property(env, out, name, v) == napi_ok;
+}
+
+/* gsoStatus(h, out): sets out.state (GSO_*), out.errno (-errno: why
+ * unsupported, failed or out.maxSize lowered; else 0), out.maxSize,
+ * out.sends and out.segments.  Probes a descriptor not yet probed. */
+static napi_value js_gso_status(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (!is_type(env, argv[1], napi_object)) return type_error(env, "udpkit: out must be an object");
+  if (h->gso == GSO_UNPROBED && h->fd != -1) probe_gso(h);
+  if (!set_number(env, argv[1], "state", h->gso) ||
+      !set_number(env, argv[1], "errno", -h->gso_errno) ||
+      !set_number(env, argv[1], "maxSize", h->gso_max_size) ||
+      !set_number(env, argv[1], "sends", h->gso_sends) ||
+      !set_number(env, argv[1], "segments", h->gso_segments))
+    return fail(env);
+  return ret_undefined(env);
 }
 
 static napi_value js_await_writable(napi_env env, napi_callback_info info) {
@@ -1522,6 +1773,8 @@ NAPI_MODULE_INIT() {
     { "setRecvMetadata", js_set_recv_metadata },
     { "sockaddr", js_sockaddr },
     { "send", js_send },
+    { "setGso", js_set_gso },
+    { "gsoStatus", js_gso_status },
     { "awaitWritable", js_await_writable },
     { "recvStart", js_recv_start },
     { "recvStop", js_recv_stop },

@@ -2,6 +2,7 @@
 // (validation, states, queueing, errors, events); a backend only moves
 // datagrams and sets options. System call failures come back as negative
 // errno numbers (libuv's convention); the Socket turns them into Node errors.
+import type { GsoStatus } from './gso.js';
 
 export type BackendName = 'native' | 'portable';
 export type Family = 4 | 6;
@@ -18,6 +19,8 @@ export interface BackendFeatures {
   readonly reusePort: boolean;
   /** `pause()`: reading from the kernel can be stopped and restarted. */
   readonly pause: boolean;
+  /** GSO send (`UDP_SEGMENT`) and `sendSegments()`; each socket probes the kernel (`Backend.gso()`). */
+  readonly gso: boolean;
 }
 
 /** Bind flags, the same bits as libuv's UV_UDP_* flags. */
@@ -128,6 +131,11 @@ export interface Backend {
 
   recvStart(): number;
   recvStop(): number;
+
+  /** Turns GSO send off (or back on) for this socket. */
+  setGso(on: boolean): void;
+  /** This socket's GSO state, and the UDP_SEGMENT sends and segments so far. */
+  gso(): { status: GsoStatus; sends: number; segments: number };
 
   ref(): void;
   unref(): void;

@@ -28,12 +28,15 @@ export type {
   MessageListener,
   OutgoingMessage,
   SendCallback,
+  SendManyCallback,
+  SocketFeatures,
   SocketOptions,
   SocketStats,
   SocketType,
 } from './socket.js';
 export type { AddressInfo, BackendName, ReceiveMetadata, RemoteInfo } from './backend.js';
 export type { ErrnoError, NodeStyleError } from './errors.js';
+export type { GsoState, GsoStatus } from './gso.js';
 export type { LegacyHandle } from './legacy.js';
 export { defaultBackend, nativeLoadError };
 

@@ -5,6 +5,7 @@
 // into Buffers and rinfo objects.
 import { Buffer } from 'node:buffer';
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type {
@@ -20,6 +21,7 @@ import type {
 import { METADATA_DESTINATION, METADATA_TIMESTAMP } from './backend.js';
 import { errnoException, errors } from './errors.js';
 import { UV_EAGAIN, UV_ECANCELED, UV_ENOMEM } from './errno.js';
+import { nativeGsoStatus, type GsoStatus, type NativeGsoStatus } from './gso.js';
 import { SendQueue, type SettledSends } from './send-queue.js';
 
 /** The helper's functions, as described in native/BINDING.md. */
@@ -53,6 +55,8 @@ interface Binding {
   setRecvMetadata(h: Handle, flags: number): number;
   sockaddr(family: Family, ip: string, port: number): Buffer | number;
   send(h: Handle, slab: Buffer, offsets: Uint32Array, slots: Int32Array, table: Buffer, start: number, end: number, errnos: Int32Array): number;
+  setGso(h: Handle, on: boolean, fault: number): void;
+  gsoStatus(h: Handle, out: NativeGsoStatus): void;
   awaitWritable(h: Handle): number;
   recvStart(h: Handle): number;
   recvStop(h: Handle): number;
@@ -127,7 +131,21 @@ const features: BackendFeatures = {
   blockSource: true,
   reusePort: true,
   pause: true,
+  gso: true,
 };
+
+/**
+ * For udpkit's own tests only: `UDPKIT_TEST_GSO_FAULT=EIO` (or any errno
+ * name) makes the first UDP_SEGMENT send of each new socket fail so, and
+ * `ENOPROTOOPT` the probe, without a system call (see setGso in BINDING.md).
+ */
+function testGsoFault(): number {
+  const name = process.env.UDPKIT_TEST_GSO_FAULT;
+  if (!name) return 0;
+  const errno = (osConstants.errno as Record<string, number>)[name];
+  if (errno === undefined) throw new Error(`UDPKIT_TEST_GSO_FAULT: no errno named ${name}`);
+  return errno;
+}
 
 export class NativeBackend implements Backend {
   readonly name = 'native';
@@ -162,6 +180,8 @@ export class NativeBackend implements Backend {
     this.#events = events;
     this.#handle = this.#binding.create(family, onMessages, onWritable, this.#meta, this.#status, onMessage);
     owners.set(this.#handle, this);
+    const fault = testGsoFault();
+    if (fault) this.#binding.setGso(this.#handle, true, fault);
   }
 
   bind(ip: string, port: number, flags: number, done: (errno: number) => void): void {
@@ -353,6 +373,16 @@ export class NativeBackend implements Backend {
     byPort.set(port, made);
     this.#destinationCount++;
     return made;
+  }
+
+  setGso(on: boolean): void {
+    this.#binding.setGso(this.#handle, on, 0);
+  }
+
+  gso(): { status: GsoStatus; sends: number; segments: number } {
+    const out: NativeGsoStatus = { state: 0, errno: 0, maxSize: 0, sends: 0, segments: 0 };
+    this.#binding.gsoStatus(this.#handle, out);
+    return { status: nativeGsoStatus(out), sends: out.sends, segments: out.segments };
   }
 
   sendQueueCount(): number {

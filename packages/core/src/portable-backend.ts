@@ -16,6 +16,7 @@ import type {
 } from './backend.js';
 import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT } from './backend.js';
 import { UV_EBADF, UV_EINVAL, UV_ENOTSUP } from './errno.js';
+import { portableGsoStatus } from './gso.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -63,6 +64,7 @@ const features: BackendFeatures = {
   get pause() {
     return canPause();
   },
+  gso: false,
 };
 
 // node:dgram calls its lookup as (address, family, callback); @types/node
@@ -316,6 +318,13 @@ export class PortableBackend implements Backend {
   recvStop(): number {
     const socket = this.#socket;
     return (socket && dgramHandle(socket)?.recvStop()) ?? 0;
+  }
+
+  /** Nothing to turn off: node:dgram sends one datagram per call. */
+  setGso(): void {}
+
+  gso(): { status: typeof portableGsoStatus; sends: number; segments: number } {
+    return { status: portableGsoStatus, sends: 0, segments: 0 };
   }
 
   ref(): void {

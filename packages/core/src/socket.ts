@@ -14,9 +14,11 @@ import {
   METADATA_TIMESTAMP,
   type AddressInfo,
   type Backend,
+  type BackendFeatures,
   type BackendName,
   type RemoteInfo,
 } from './backend.js';
+import type { GsoStatus } from './gso.js';
 import { createBackend } from './backends.js';
 import { UV_EINVAL, UV_EISCONN } from './errno.js';
 import { blockListOption, isBlocked } from './block-list.js';
@@ -67,6 +69,12 @@ export interface SocketOptions {
   backend?: BackendName | undefined;
   /** udpkit: per-datagram metadata on `rinfo` (native backend). */
   receiveMetadata?: { destination?: boolean; timestamp?: boolean } | undefined;
+  /**
+   * udpkit: GSO send (`UDP_SEGMENT`, native backend): runs of datagrams to
+   * one destination leave as one send. Default on where the kernel has it;
+   * `false` turns it off; `true` on the portable backend throws.
+   */
+  gso?: boolean | undefined;
 }
 
 export interface BindOptions {
@@ -99,6 +107,14 @@ export interface SocketStats {
   sendQueueSize: number;
   /** Datagrams the kernel dropped because the receive buffer was full (`SO_RXQ_OVFL`). */
   kernelDrops: number;
+  /** `UDP_SEGMENT` sends the kernel took (each carries 2 to 64 datagrams), and the datagrams they carried. */
+  gsoSends: number;
+  gsoSegments: number;
+}
+
+/** What the socket's backend can do beyond node:dgram; `gso` is this socket's own state. */
+export interface SocketFeatures extends Omit<BackendFeatures, 'gso'> {
+  readonly gso: GsoStatus;
 }
 
 export type MessageListener = (msg: Buffer, rinfo: RemoteInfo) => void;
@@ -113,6 +129,8 @@ export interface SocketEventMap {
   messages: [msgs: Buffer[], rinfos: RemoteInfo[]];
 }
 export type SendCallback = (error: Error | null, bytes: number) => void;
+/** `sendMany`'s and `sendSegments`' callback: the first error, and how many datagrams went. */
+export type SendManyCallback = (error: Error | null, sent: number) => void;
 
 const enum BindState {
   Unbound,
@@ -210,6 +228,10 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     if (this.#reusePort && !this.#backend.features.reusePort) {
       throw errors.unsupported('reusePort', this.#backend.name);
     }
+    if (options?.gso !== undefined) {
+      if (options.gso && !this.#backend.features.gso) throw errors.unsupported('gso', this.#backend.name);
+      if (!options.gso) this.#backend.setGso(false);
+    }
 
     if (typeof listener === 'function') this.on('message', listener);
 
@@ -264,6 +286,11 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   /** Which backend does the I/O: `'native'` (the C helper) or `'portable'` (node:dgram). */
   get backend(): BackendName {
     return this.#backend.name;
+  }
+
+  /** What this socket can do beyond node:dgram, with its GSO state and, when GSO is not on, why. */
+  get features(): SocketFeatures {
+    return { ...this.#backend.features, gso: this.#backend.gso().status };
   }
 
   // ---- bind / connect -----------------------------------------------------
@@ -704,6 +731,51 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     this.#sendBatch(batch, callback);
   }
 
+  sendSegments(buffer: string | NodeJS.ArrayBufferView, segmentSize: number, port: number, address?: string, callback?: SendManyCallback): void;
+  sendSegments(buffer: string | NodeJS.ArrayBufferView, segmentSize: number, port: number, callback?: SendManyCallback): void;
+  sendSegments(buffer: string | NodeJS.ArrayBufferView, segmentSize: number, callback?: SendManyCallback): void;
+  /**
+   * udpkit: sends `buffer` as datagrams of `segmentSize` bytes each (the
+   * last one shorter if the length is not a multiple), to one destination;
+   * on the native backend with GSO on, up to 64 of them per `UDP_SEGMENT`
+   * send, else one by one. `callback(err, sentCount)` as for `sendMany`.
+   * Connected sockets leave out port and address. The portable backend
+   * throws ERR_UDPKIT_UNSUPPORTED.
+   */
+  sendSegments(buffer: unknown, segmentSize: unknown, port?: unknown, address?: unknown, callback?: unknown): void {
+    const connected = this.#connectState === ConnectState.Connected;
+    if (typeof port === 'function') {
+      callback = port;
+      port = address = undefined;
+    } else if (typeof address === 'function') {
+      callback = address;
+      address = undefined;
+    }
+    let data: Buffer;
+    if (typeof buffer === 'string') data = Buffer.from(buffer);
+    else if (isArrayBufferView(buffer)) data = toBuffer(buffer);
+    else throw invalidArgType('buffer', sendBufferTypes, buffer);
+    validateNumber(segmentSize, 'segmentSize');
+    if (!Number.isInteger(segmentSize) || segmentSize < 1 || segmentSize > 0xffff) {
+      throw errors.outOfRange('segmentSize', 'an integer >= 1 && <= 65535', segmentSize);
+    }
+    if (connected) {
+      if (port || address) throw errors.isConnected();
+    } else {
+      port = validatePort(port, 'Port', false);
+      if (address != null) validateString(address, 'address');
+    }
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    const backend = this.#healthCheck();
+    if (!backend.features.gso) throw errors.unsupported('sendSegments', backend.name);
+
+    const count = Math.ceil(data.length / segmentSize);
+    const batch: MessageBatch = { data: new Array(count), ports: new Array(count).fill(connected ? 0 : port), addresses: new Array(count).fill(address ?? undefined) };
+    for (let i = 0; i < count; i++) batch.data[i] = data.subarray(i * segmentSize, (i + 1) * segmentSize);
+    this.#bindImplicitly();
+    this.#sendBatch(batch, callback as SendManyCallback | undefined);
+  }
+
   #sendBatch(batch: MessageBatch, callback: ((error: Error | null, sent: number) => void) | undefined): void {
     if (this.#bindState !== BindState.Bound) {
       this.#enqueue(() => this.#sendBatch(batch, callback));
@@ -1010,6 +1082,7 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   stats(): SocketStats {
     const { counters } = this.#backend;
     const open = this.#open;
+    const gso = this.#backend.gso();
     return {
       datagramsSent: counters.datagramsSent,
       bytesSent: counters.bytesSent,
@@ -1020,6 +1093,8 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
       sendQueueCount: open ? this.#backend.sendQueueCount() : 0,
       sendQueueSize: open ? this.#backend.sendQueueSize() : 0,
       kernelDrops: counters.kernelDrops,
+      gsoSends: gso.sends,
+      gsoSegments: gso.segments,
     };
   }
 
