@@ -71,12 +71,19 @@ const CHILD_TIMEOUT_MS = 60_000;
 
 type Contender = { id: string; label: string; kind: 'c' | 'node' };
 
+// udpkit's send() and sendMany() without GSO, as the C sendmmsg reference;
+// the GSO contenders send the same windows of 64 to one destination.
 const SEND_CONTENDERS: Contender[] = [
   { id: 'dgram', label: 'node:dgram send()', kind: 'node' },
   { id: 'send', label: 'udpkit send()', kind: 'node' },
   { id: 'sendMany', label: 'udpkit sendMany(64)', kind: 'node' },
   { id: 'c', label: 'C sendmmsg(64)', kind: 'c' },
+  { id: 'sendGso', label: 'udpkit send() GSO', kind: 'node' },
+  { id: 'sendManyGso', label: 'udpkit sendMany(64) GSO', kind: 'node' },
+  { id: 'cGso', label: 'C UDP_SEGMENT(64)', kind: 'c' },
 ];
+/** Datagrams per UDP_SEGMENT send of the C GSO reference. */
+const GSO_SEGMENTS = 64;
 const RECEIVE_CONTENDERS: Contender[] = [
   { id: 'dgram', label: "node:dgram 'message'", kind: 'node' },
   { id: 'message', label: "udpkit 'message'", kind: 'node' },
@@ -105,6 +112,11 @@ for (const { size } of SEND_SIZES) {
     { path: 'send', size, over: 'send', under: 'dgram', metric: 'pps', label: 'send() / node:dgram (datagrams/s)', goal: goal({ op: '>=', value: 1.3 }) },
     { path: 'send', size, over: 'sendMany', under: 'c', metric: 'cpuPerDatagram', label: 'sendMany / C sendmmsg (CPU per datagram)' },
     { path: 'send', size, over: 'send', under: 'dgram', metric: 'cpuPerDatagram', label: 'send() / node:dgram (CPU per datagram)' },
+    { path: 'send', size, over: 'sendManyGso', under: 'sendMany', metric: 'pps', label: 'sendMany GSO / sendMany (datagrams/s)', goal: goal({ op: '>=', value: 5 }) },
+    { path: 'send', size, over: 'sendManyGso', under: 'cGso', metric: 'pps', label: 'sendMany GSO / C UDP_SEGMENT (datagrams/s)' },
+    { path: 'send', size, over: 'sendGso', under: 'send', metric: 'pps', label: 'send() GSO / send() (datagrams/s)' },
+    { path: 'send', size, over: 'sendManyGso', under: 'sendMany', metric: 'cpuPerDatagram', label: 'sendMany GSO / sendMany (CPU per datagram)' },
+    { path: 'send', size, over: 'sendManyGso', under: 'cGso', metric: 'cpuPerDatagram', label: 'sendMany GSO / C UDP_SEGMENT (CPU per datagram)' },
   );
 }
 for (const { size } of RECEIVE_SIZES) {
@@ -234,7 +246,9 @@ function nodeChild(script: string, options: Record<string, string | number>): st
 async function measureSend(contender: Contender, size: number, count: number, round: number, backend: string): Promise<Measurement> {
   const warmup = Math.round(count / 10);
   const argv =
-    contender.kind === 'c'
+    contender.id === 'cGso'
+      ? [join(binDir, 'flood'), SEND_DEST, String(SEND_PORT), String(size), String(count), '1', '0', String(warmup), String(GSO_SEGMENTS)]
+      : contender.kind === 'c'
       ? [join(binDir, 'flood'), SEND_DEST, String(SEND_PORT), String(size), String(count), String(BATCH), '0', String(warmup)]
       : nodeChild('sender.ts', { impl: contender.id, backend, address: SEND_DEST, port: SEND_PORT, size, count, warmup, window: BATCH });
   const raw = await inNamespace(CPU_SENDER, argv, `${contender.label} (${size} B)`).result;
@@ -242,6 +256,9 @@ async function measureSend(contender: Contender, size: number, count: number, ro
   const cpuUs = Number(raw.cpuUs);
   const wallUs = Number(raw.wallUs);
   if (Number(raw.errors)) throw new Error(`${contender.label}: ${raw.errors} send errors`);
+  if (contender.id.endsWith('Gso') && contender.kind === 'node' && (raw.gsoState !== 'on' || !Number(raw.gsoSegments))) {
+    throw new Error(`${contender.label}: GSO did not run (${raw.gsoState}, ${raw.gsoSegments} segments)`);
+  }
   return {
     path: 'send', size, contender: contender.id, round, measured, cpuUs, wallUs,
     pps: measured / (wallUs / 1e6),
@@ -332,6 +349,8 @@ async function main(): Promise<number> {
   if (stale.length) notes.push(`dist/ is older than src/ (${stale.join(', ')}): run \`npx tsc -p tsconfig.build.json\` first.`);
   for (const note of notes) console.log(`NOTE: ${note}`);
 
+  // GSO contenders need the native backend (the portable one refuses gso: true).
+  const sendContenders = SEND_CONTENDERS.filter((c) => backend === 'native' || !c.id.endsWith('Gso'));
   const doSend = !args.only || args.only === 'send';
   const doReceive = !args.only || args.only === 'receive';
   const doFanout = !args.only || args.only === 'fanout';
@@ -345,7 +364,7 @@ async function main(): Promise<number> {
       const rotate = <T>(xs: T[]) => xs.map((_, i) => xs[(i + round - 1) % xs.length]!);
       if (doSend) {
         for (const { size, count } of SEND_SIZES) {
-          for (const contender of rotate(SEND_CONTENDERS)) {
+          for (const contender of rotate(sendContenders)) {
             const m = await measureSend(contender, size, count, round, backend);
             measurements.push(m);
             console.log(`round ${round}  send ${String(size).padStart(4)} B  ${contender.label.padEnd(22)} ${fmt.pps(m.pps).padStart(9)}  ${fmt.us(m.cpuPerDatagram)}/datagram`);
@@ -384,7 +403,7 @@ async function main(): Promise<number> {
   const rows: string[][] = [['', 'datagrams/s', 'CPU/datagram', 'of it user', 'spread (CPU)', 'busy', 'drops', 'per wake-up']];
   let disturbed = 0;
   for (const [path, sizes, contenders] of [
-    ['send', doSend ? SEND_SIZES : [], SEND_CONTENDERS],
+    ['send', doSend ? SEND_SIZES : [], sendContenders],
     ['receive', doReceive ? RECEIVE_SIZES : [], RECEIVE_CONTENDERS],
   ] as const) {
     for (const { size } of sizes) {
@@ -427,6 +446,7 @@ async function main(): Promise<number> {
       const b = measurements.find((m) => m.path === t.path && m.size === t.size && m.contender === t.under && m.round === round);
       if (a && b) perRound.push(a[t.metric] / b[t.metric]);
     }
+    if (perRound.length === 0) continue; // a contender this backend doesn't run
     const value = median(perRound);
     const pass = t.goal ? (t.goal.op === '>=' ? value >= t.goal.value : value <= t.goal.value) : undefined;
     if (pass === false) misses++;

@@ -1,7 +1,7 @@
 // One send-path contender, run as a child process by bench/run.ts (inside
 // the bench's network namespace):
 //
-//   node --import tsx bench/sender.ts --impl dgram|send|sendMany --backend native|portable
+//   node --import tsx bench/sender.ts --impl dgram|send|sendMany|sendGso|sendManyGso --backend native|portable
 //        --address 192.0.2.2 --port 9 --size 64 --count 200000 --warmup 20000 --window 64
 //
 // Sends `count` datagrams of `size` bytes as fast as the loop below allows and
@@ -14,7 +14,10 @@
 // datagrams in one tick (`window` send() calls, or one sendMany() of
 // `window` messages), wait until every callback of the window ran, repeat.
 // The window keeps memory flat and, for udpkit's send(), is the batch the
-// native backend coalesces into one sendmmsg.
+// native backend coalesces into one sendmmsg. `send` and `sendMany` run
+// with `gso: false` (one datagram per sendmmsg entry, as the C sendmmsg
+// reference); `sendGso` and `sendManyGso` with GSO on (a window to one
+// destination leaves as one UDP_SEGMENT send).
 import { Buffer } from 'node:buffer';
 import nodeDgram from 'node:dgram';
 import { parseArgs } from 'node:util';
@@ -92,17 +95,32 @@ async function bound<S extends { bind(port: number, cb: () => void): unknown; on
   return socket;
 }
 
+/** The udpkit socket, for its GSO counters in the result. */
+let udpkitSocket: ReturnType<typeof createSocket> | undefined;
+
+/** A GSO contender whose socket can't do GSO would measure something else: fail loudly. */
+function checkGso(socket: ReturnType<typeof createSocket>, gso: boolean): ReturnType<typeof createSocket> {
+  const { state, reason } = socket.features.gso;
+  if (gso && state !== 'on') throw new Error(`GSO is ${state}: ${reason}`);
+  udpkitSocket = socket;
+  return socket;
+}
+
 async function makeSender(): Promise<{ sender: Sender; label: string }> {
   switch (impl) {
     case 'dgram':
       return { sender: perDatagram(await bound(nodeDgram.createSocket('udp4'))), label: 'node:dgram' };
-    case 'send': {
-      const socket = await bound(createSocket({ type: 'udp4', backend }));
-      return { sender: perDatagram(socket), label: `udpkit ${socket.backend} send()` };
+    case 'send':
+    case 'sendGso': {
+      const gso = impl === 'sendGso';
+      const socket = await bound(createSocket({ type: 'udp4', backend, gso }));
+      return { sender: perDatagram(checkGso(socket, gso)), label: `udpkit ${socket.backend} send()${gso ? ' GSO' : ''}` };
     }
-    case 'sendMany': {
-      const socket = await bound(createSocket({ type: 'udp4', backend }));
-      return { sender: batched(socket), label: `udpkit ${socket.backend} sendMany()` };
+    case 'sendMany':
+    case 'sendManyGso': {
+      const gso = impl === 'sendManyGso';
+      const socket = await bound(createSocket({ type: 'udp4', backend, gso }));
+      return { sender: batched(checkGso(socket, gso)), label: `udpkit ${socket.backend} sendMany()${gso ? ' GSO' : ''}` };
     }
     default:
       throw new Error(`unknown --impl ${impl}`);
@@ -135,6 +153,8 @@ const result = await new Promise<Record<string, unknown>>((resolve) => {
         userUs: used.user,
         wallUs: Math.round(wallUs),
         errors,
+        gsoSegments: udpkitSocket?.stats().gsoSegments,
+        gsoState: udpkitSocket?.features.gso.state,
       });
       return;
     }

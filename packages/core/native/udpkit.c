@@ -1431,6 +1431,7 @@ static uint32_t build_entries(udpkit* h, send_buf* sb, uint32_t k, uint32_t n,
     }
     if (j - k > 1) {
       segment = size;
+      memset(&sb->ctrl[e], 0, sizeof sb->ctrl[e]); /* the padding goes to the kernel too */
       mh->msg_control = sb->ctrl[e].buf;
       mh->msg_controllen = CMSG_SPACE(sizeof segment);
       c = CMSG_FIRSTHDR(mh);

@@ -3,6 +3,7 @@
 # plain node script under valgrind memcheck. Exits non-zero on any memory
 # error, on a definite leak, or on any valgrind report that names udpkit.
 # The suppressions cover Node/V8 internals only, never udpkit frames.
+# UDPKIT_MEMCHECK_ONLY=gso runs only the GSO send part (the whole run is slow).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -79,6 +80,53 @@ function peer(family = 4) {
   return p;
 }
 const numbered = (n, size = 64) => Array.from({ length: n }, (_, i) => { const d = Buffer.alloc(size); d.writeUInt32BE(i); return d; });
+
+// GSO send: runs grouped (a shorter last, 64-datagram limit), oversize
+// datagrams alone, a forced EIO fallback, an EINVAL cap, a failed probe,
+// off and on again, a pending ICMP error inside a run
+for (const family of [4, 6]) {
+  const rx = peer(family), tx = peer(family);
+  b.bufferSize(rx.h, 4 << 20, true);
+  b.recvStart(rx.h);
+  const st = {};
+  const sizes = [...Array(130).fill(100), 60, 70000, 70000, ...Array(70).fill(1)];
+  const data = sizes.map((size, i) => Buffer.alloc(size, i));
+  const expected = sizes.map((size) => (size > 65507 ? -90 : 0));
+  assert.equal(send(tx.h, data, Array(data.length).fill(rx.to), 0, data.length), data.length);
+  assert.deepEqual([...errnos], expected);
+  b.gsoStatus(tx.h, st);
+  assert.equal(st.state, 1);
+  assert.equal(st.sends, 5);
+  b.setGso(tx.h, true, 5); // EIO
+  assert.equal(send(tx.h, data, Array(data.length).fill(rx.to), 0, data.length), data.length);
+  assert.deepEqual([...errnos], expected);
+  b.gsoStatus(tx.h, st);
+  assert.equal(st.state, 4);
+  assert.equal(st.errno, -5);
+  b.setGso(tx.h, false, 0);
+  b.setGso(tx.h, true, 22); // EINVAL, for 1400-byte segments: a cap
+  assert.equal(send(tx.h, numbered(10, 1400), Array(10).fill(rx.to), 0, 10), 10);
+  b.gsoStatus(tx.h, st);
+  assert.deepEqual([st.state, st.maxSize], [1, 1399]);
+  await until('gso', () => rx.got.length === 2 * (data.length - 2) + 10);
+  const lazy = b.create(family, () => {}, () => {}, meta, status);
+  b.setGso(lazy, true, 92); // ENOPROTOOPT
+  send(lazy, numbered(2), [rx.to, rx.to], 0, 2);
+  b.gsoStatus(lazy, st);
+  assert.equal(st.state, 3);
+  const closedPort = rx.port;
+  b.close(rx.h);
+  b.connect(tx.h, family === 4 ? '127.0.0.1' : '::1', closedPort);
+  send(tx.h, numbered(1), null, 0, 1);
+  assert.equal(send(tx.h, numbered(5), null, 0, 5), 5);
+  assert.deepEqual([...errnos], [-111, 0, 0, 0, 0]);
+  for (const h of [tx.h, lazy]) b.close(h);
+  b.gsoStatus(tx.h, st);
+}
+if (process.env.UDPKIT_MEMCHECK_ONLY === 'gso') {
+  console.log('exercise: ok');
+  process.exit(0);
+}
 
 // batches, mixed and connected destinations, gathering, IPv6
 for (const family of [4, 6]) {

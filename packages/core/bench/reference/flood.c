@@ -1,14 +1,16 @@
 /*
  * flood: the C sendmmsg(2) reference sender of the udpkit benchmark.
  *
- *   flood <dest-ip> <port> <size> <count> <batch> [rate-pps] [warmup]
+ *   flood <dest-ip> <port> <size> <count> <batch> [rate-pps] [warmup] [gso-segments]
  *
  * Sends <count> datagrams of <size> bytes to <dest-ip>:<port> from an
  * unconnected UDP socket, <batch> per sendmmsg(2), each message carrying its
  * destination (as an unconnected node:dgram / udpkit socket does). With
  * <rate-pps> > 0 the batches are paced to that many datagrams per second
  * (absolute-deadline sleeps); 0 means as fast as possible. The first <warmup>
- * datagrams are not measured. Prints one JSON line: datagrams sent (all),
+ * datagrams are not measured. With <gso-segments> > 0 each message of a
+ * batch is one UDP_SEGMENT send of that many <size>-byte datagrams (fewer
+ * if they would pass 65507 bytes). Prints one JSON line: datagrams sent (all),
  * measured datagrams, CPU microseconds (getrusage user + system, and user
  * alone) and wall microseconds of the measured part, and errors.
  */
@@ -16,7 +18,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +44,10 @@ int main(int argc, char **argv) {
   int batch = atoi(argv[5]);
   double rate = argc > 6 ? atof(argv[6]) : 0;
   long warmup = argc > 7 ? atol(argv[7]) : 0;
-  if (batch < 1 || batch > 1024 || size > 65507 || count < 1 || warmup >= count) {
+  long segs = argc > 8 ? atol(argv[8]) : 0; /* datagrams per message: 1 without GSO */
+  if (segs > 0 && size > 0 && segs * (long)size > 65507) segs = 65507 / (long)size;
+  if (segs < 1) segs = 1;
+  if (batch < 1 || batch > 1024 || size > 65507 || count < 1 || warmup >= count || segs > 64) {
     fprintf(stderr, "flood: bad arguments\n");
     return 2;
   }
@@ -57,17 +64,31 @@ int main(int argc, char **argv) {
   }
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* precise pacing sleeps */
 
-  char *payload = calloc(1, size ? size : 1);
-  memset(payload, 'x', size);
+  char *payload = calloc(1, size * segs + 1);
+  memset(payload, 'x', size * segs);
   struct mmsghdr *msgs = calloc((size_t)batch, sizeof *msgs);
   struct iovec *iov = calloc((size_t)batch, sizeof *iov);
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } *ctrl = calloc((size_t)batch, sizeof *ctrl);
   for (int i = 0; i < batch; i++) {
     iov[i].iov_base = payload;
-    iov[i].iov_len = size;
+    iov[i].iov_len = size * segs;
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &dest;
     msgs[i].msg_hdr.msg_namelen = sizeof dest;
+    if (segs > 1) {
+      uint16_t segment = (uint16_t)size;
+      msgs[i].msg_hdr.msg_control = ctrl[i].buf;
+      msgs[i].msg_hdr.msg_controllen = sizeof ctrl[i].buf;
+      struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof segment);
+      memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    }
   }
 
   long sent = 0, errors = 0, eagain = 0;
@@ -88,10 +109,12 @@ int main(int argc, char **argv) {
       while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
       }
     }
-    int n = (int)(count - sent < batch ? count - sent : batch);
+    /* Whole messages only: the count is rounded up to a multiple of segs. */
+    long left = (count - sent + segs - 1) / segs;
+    int n = (int)(left < batch ? left : batch);
     int r = sendmmsg(fd, msgs, (unsigned)n, 0);
     if (r > 0) {
-      sent += r;
+      sent += r * segs;
       continue;
     }
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
