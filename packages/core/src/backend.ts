@@ -123,6 +123,12 @@ export interface Backend {
    * queued; `done(errno, tag)` runs once the kernel took or refused it.
    */
   send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void;
+  /**
+   * Queues `data` as datagrams of `segmentSize` bytes (the last shorter), as
+   * `send` would queue each; `done(errno, i)` for the i-th. Backends with
+   * `features.gso` only.
+   */
+  sendSegments?(data: Buffer, segmentSize: number, ip: string | undefined, port: number, done: SendDone): void;
   /** Hands what is queued to the kernel now instead of at the end of the tick; calls no send callback before it returns. */
   flush(): void;
   /** Datagrams and bytes in the send queue: given to send(), not yet taken by the kernel. */

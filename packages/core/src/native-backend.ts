@@ -267,22 +267,36 @@ export class NativeBackend implements Backend {
   // hands it a batch without a JavaScript object per datagram.
 
   send(chunks: Buffer | readonly Buffer[], ip: string | undefined, port: number, done: SendDone, tag: number): void {
-    let dest: Buffer | undefined;
-    if (ip !== undefined) {
-      // Runs of one destination are the common case.
-      if (ip === this.#lastIp && port === this.#lastPort) dest = this.#lastDest;
-      else {
-        const made = this.#destination(ip, port);
-        // An address the kernel can't take (from a custom lookup) fails alone.
-        if (typeof made === 'number') return done(made, tag);
-        dest = made;
-        this.#lastIp = ip;
-        this.#lastPort = port;
-        this.#lastDest = made;
-      }
-    }
+    const dest = this.#sockaddr(ip, port);
+    // An address the kernel can't take (from a custom lookup) fails alone.
+    if (typeof dest === 'number') return done(dest, tag);
     if (!this.#queue.push(chunks, dest, done, tag)) return done(UV_ENOMEM, tag);
-    // Everything sent in this tick leaves together, in one sendmmsg.
+    this.#scheduleFlush();
+  }
+
+  sendSegments(data: Buffer, segmentSize: number, ip: string | undefined, port: number, done: SendDone): void {
+    const count = Math.ceil(data.length / segmentSize);
+    const dest = this.#sockaddr(ip, port);
+    const failed = typeof dest === 'number' ? dest : this.#queue.pushSegments(data, segmentSize, dest, done, 0) ? 0 : UV_ENOMEM;
+    if (failed) for (let i = 0; i < count; i++) done(failed, i);
+    else this.#scheduleFlush();
+  }
+
+  /** The sockaddr for ip:port (undefined: connected), or a negative errno. */
+  #sockaddr(ip: string | undefined, port: number): Buffer | undefined | number {
+    if (ip === undefined) return undefined;
+    // Runs of one destination are the common case.
+    if (ip === this.#lastIp && port === this.#lastPort) return this.#lastDest;
+    const made = this.#destination(ip, port);
+    if (typeof made === 'number') return made;
+    this.#lastIp = ip;
+    this.#lastPort = port;
+    this.#lastDest = made;
+    return made;
+  }
+
+  /** Everything sent in this tick leaves together, in one sendmmsg. */
+  #scheduleFlush(): void {
     if (!this.#flushScheduled && !this.#awaitingWritable) {
       this.#flushScheduled = true;
       process.nextTick(() => this.drain());

@@ -141,6 +141,31 @@ export class SendQueue {
   }
 
   /**
+   * Appends `data` as datagrams of `segmentSize` bytes each (the last one
+   * shorter if the length is not a multiple), all for `dest`, tagged
+   * `firstTag`, `firstTag + 1`, …: one copy, nothing allocated per datagram.
+   * False, with nothing appended, as for push().
+   */
+  pushSegments(data: Buffer, segmentSize: number, dest: Buffer | undefined, done: SendDone, firstTag: number): boolean {
+    const size = data.length;
+    const count = Math.ceil(size / segmentSize);
+    if (count === 0) return true;
+    if (!this.#makeRoom(size, count)) return false;
+
+    const index = this.#end;
+    const start = this.offsets[index]!;
+    this.slab.set(data, start);
+    for (let i = 1; i < count; i++) this.offsets[index + i] = start + i * segmentSize;
+    this.offsets[index + count] = start + size;
+    this.slots.fill(dest === undefined ? -1 : this.#slot(dest), index, index + count);
+    this.#dones.fill(done, index, index + count);
+    for (let i = 0; i < count; i++) this.#tags[index + i] = firstTag + i;
+    this.#end = index + count;
+    this.#bytes += size;
+    return true;
+  }
+
+  /**
    * Takes the waiting datagrams before `stop` off the queue: their outcome
    * is `errno` if given, else what the helper wrote to `errnos`.
    */
@@ -188,17 +213,18 @@ export class SendQueue {
     this.#dones = new Array(capacity);
   }
 
-  /** Room for one more datagram of `size` bytes; false if it can't be had. */
-  #makeRoom(size: number): boolean {
+  /** Room for `datagrams` more datagrams of `size` bytes in all; false if it can't be had. */
+  #makeRoom(size: number, datagrams = 1): boolean {
     if (this.#bytes + size > this.#maxBytes) return false;
-    if (this.#fits(size)) return true;
+    if (this.#fits(size, datagrams)) return true;
     // Moving what waits costs no more than what was sent since: amortized O(1).
     const sentBytes = this.offsets[this.#head]!;
     if (this.#head > 0 && (this.#head >= this.count || sentBytes >= this.#bytes)) {
       this.#relocate(this.#capacity, this.slab.length);
-      if (this.#fits(size)) return true;
+      if (this.#fits(size, datagrams)) return true;
     }
-    const capacity = this.#end < this.#capacity ? this.#capacity : this.#capacity * 2;
+    let capacity = this.#end + datagrams <= this.#capacity ? this.#capacity : this.#capacity * 2;
+    while (this.count + datagrams > capacity) capacity *= 2;
     const need = this.#bytes + size;
     const slabLength = need <= this.slab.length ? this.slab.length : Math.min(Math.max(need, this.slab.length * 2), this.#maxBytes);
     try {
@@ -209,8 +235,8 @@ export class SendQueue {
     return true;
   }
 
-  #fits(size: number): boolean {
-    return this.#end < this.#capacity && this.offsets[this.#end]! + size <= this.slab.length;
+  #fits(size: number, datagrams: number): boolean {
+    return this.#end + datagrams <= this.#capacity && this.offsets[this.#end]! + size <= this.slab.length;
   }
 
   /**

@@ -770,8 +770,12 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     if (!backend.features.gso) throw errors.unsupported('sendSegments', backend.name);
 
     const count = Math.ceil(data.length / segmentSize);
-    const batch: MessageBatch = { data: new Array(count), ports: new Array(count).fill(connected ? 0 : port), addresses: new Array(count).fill(address ?? undefined) };
-    for (let i = 0; i < count; i++) batch.data[i] = data.subarray(i * segmentSize, (i + 1) * segmentSize);
+    const batch: MessageBatch = {
+      data: [],
+      ports: new Array(count).fill(connected ? 0 : port),
+      addresses: new Array(count).fill(address ?? undefined),
+      segments: { buffer: data, size: segmentSize },
+    };
     this.#bindImplicitly();
     this.#sendBatch(batch, callback as SendManyCallback | undefined);
   }
@@ -781,10 +785,10 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
       this.#enqueue(() => this.#sendBatch(batch, callback));
       return;
     }
-    const { data, ports, addresses } = batch;
+    const { data, ports, addresses, segments } = batch;
     let firstError: Error | null = null;
     let sent = 0;
-    let pending = data.length;
+    let pending = ports.length;
     const finish = () => {
       if (--pending === 0 && callback) process.nextTick(callback, firstError, sent);
     };
@@ -801,6 +805,20 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
 
     const sendAll = (ips: Map<string | undefined, string> | undefined) => {
       if (!this.#open) return;
+      if (segments) {
+        // One destination: resolved, or blocked, for all of them.
+        const ip = ips?.get(addresses[0]);
+        if (ips && ip === undefined) {
+          for (let i = 0; i < ports.length; i++) finish();
+        } else if (ip !== undefined && isBlocked(this.#sendBlockList, ip)) {
+          firstError ??= errors.ipBlocked(ip);
+          for (let i = 0; i < ports.length; i++) finish();
+        } else {
+          this.#backend.sendSegments!(segments.buffer, segments.size, ip, ports[0]!, done);
+        }
+        this.#backend.flush();
+        return;
+      }
       let name: string | undefined;
       let ip: string | undefined;
       for (let i = 0; i < data.length; i++) {
@@ -1227,11 +1245,13 @@ function withoutBlocked(list: BlockList, data: Buffer[], rinfos: RemoteInfo[]): 
   return [keptData, keptInfos];
 }
 
-/** sendMany's messages, validated and copied out of the caller's objects. */
+/** sendMany's messages, validated and copied out of the caller's objects; sendSegments' one buffer. */
 interface MessageBatch {
   data: Buffer[];
   ports: number[];
   addresses: (string | undefined)[];
+  /** sendSegments: `buffer` in datagrams of `size` bytes (`ports` and `addresses` still hold one entry per datagram). */
+  segments?: { buffer: Buffer; size: number };
 }
 
 function prepareBatch(messages: readonly OutgoingMessage[], connected: boolean): MessageBatch {

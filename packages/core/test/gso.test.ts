@@ -405,6 +405,32 @@ describe('sendSegments', () => {
     expect(() => tx.sendSegments('x', 1, 5, '127.0.0.1')).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_DGRAM_IS_CONNECTED' }));
   });
 
+  it.runIf(native)('in order with send() and sendMany of the same tick; a blocked address fails every segment; a host name resolves', async () => {
+    const rx = await socket();
+    rx.setRecvBufferSize(4 << 20);
+    const got: string[] = [];
+    rx.on('message', (data) => got.push(data.toString()));
+    const blockList = new BlockList();
+    blockList.addAddress('127.0.0.9');
+    const tx = await socket('udp4', { sendBlockList: blockList });
+    const port = rx.address().port;
+    const results: unknown[] = [];
+    await new Promise<void>((resolve) => {
+      tx.send('first', port, '127.0.0.1');
+      tx.sendSegments('aabbc', 2, port, '127.0.0.1', (error, sent) => results.push(['segments', error, sent]));
+      tx.sendMany([{ data: 'many', port, address: '127.0.0.1' }]);
+      tx.sendSegments('xxyy', 2, 9, '127.0.0.9', (error, sent) => results.push(['blocked', (error as NodeJS.ErrnoException).code, sent]));
+      tx.sendSegments('hhii', 2, port, 'localhost', (error, sent) => {
+        results.push(['localhost', error, sent]);
+        resolve();
+      });
+    });
+    await waitFor(() => got.length === 7);
+    expect(got).toEqual(['first', 'aa', 'bb', 'c', 'many', 'hh', 'ii']);
+    // As for sendMany: a batch that never reaches the kernel calls back first.
+    expect(results).toEqual([['blocked', 'ERR_IP_BLOCKED', 0], ['segments', null, 3], ['localhost', null, 2]]);
+  });
+
   it.runIf(native)('bad arguments throw Node-style errors before anything is sent', async () => {
     const tx = await socket();
     const call = (...args: unknown[]) => () => (tx.sendSegments as (...a: unknown[]) => void)(...args);

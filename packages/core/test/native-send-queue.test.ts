@@ -138,6 +138,57 @@ describe('SendQueue', () => {
     expect(queue.count).toBe(0);
   });
 
+  it.each([
+    [1, 64, 0],
+    [63, 64, 1],
+    [64 * 100 + 17, 64, 1],
+    [1024 * 5, 5, 7],
+    [4097, 1, 3],
+  ])('pushSegments of %i bytes in %i-byte segments (%i datagrams waiting before): each segment a datagram, in order', async (size, segmentSize, before) => {
+    const rx = peer();
+    const tx = peer();
+    b.recvStart(rx.h);
+    const count = Math.ceil(size / segmentSize);
+    // Numbered segments, read back by a receiver, when each has room for its number.
+    const numbered = segmentSize >= 4 && size - (count - 1) * segmentSize >= 4;
+    const data = Buffer.alloc(size);
+    for (let k = 0; k < count && numbered; k++) data.writeUInt32BE(k, k * segmentSize);
+    const dest = numbered ? rx.to : tx.to; // tx does not read: what it gets stays in its buffer
+    const queue = new SendQueue();
+    const outcomes: [number, number][] = [];
+    const done = (errno: number, tag: number) => outcomes.push([tag, errno]);
+    for (let i = 0; i < before; i++) queue.push(datagram(1_000_000 + i), dest, done, 1_000_000 + i);
+    expect(queue.pushSegments(data, segmentSize, dest, done, 0)).toBe(true);
+    expect([queue.count, queue.bytes]).toEqual([before + count, size + Array.from({ length: before }, (_, i) => datagram(1_000_000 + i).length).reduce((a, n) => a + n, 0)]);
+    checkInvariants(queue);
+    for (let k = 0; k < count; k++) {
+      const at = queue.head + before + k;
+      expect(queue.offsets[at + 1]! - queue.offsets[at]!).toBe(Math.min(segmentSize, size - k * segmentSize));
+      expect(queue.slots[at]).toBe(queue.slots[queue.head + before]);
+    }
+    expect(queue.slab.subarray(queue.offsets[queue.head + before], queue.offsets[queue.end])).toEqual(data);
+    drain(queue, tx.h);
+    expect(outcomes).toEqual([
+      ...Array.from({ length: before }, (_, i) => [1_000_000 + i, 0]),
+      ...Array.from({ length: count }, (_, k) => [k, 0]),
+    ]);
+    if (numbered) {
+      await waitFor(`${before + count} datagrams`, () => rx.got.length >= before + count);
+      expect(rx.got).toEqual([...Array.from({ length: before }, (_, i) => 1_000_000 + i), ...Array.from({ length: count }, (_, k) => k)]);
+    }
+  });
+
+  it('pushSegments of nothing appends nothing; past the byte limit it appends nothing and says so', () => {
+    const queue = new SendQueue(1000);
+    expect(queue.pushSegments(Buffer.alloc(0), 10, undefined, () => {}, 0)).toBe(true);
+    expect(queue.count).toBe(0);
+    expect(queue.pushSegments(Buffer.alloc(1001), 10, undefined, () => {}, 0)).toBe(false);
+    expect([queue.count, queue.bytes]).toEqual([0, 0]);
+    expect(queue.pushSegments(Buffer.alloc(1000), 10, undefined, () => {}, 0)).toBe(true);
+    expect([queue.count, queue.bytes]).toEqual([100, 1000]);
+    checkInvariants(queue);
+  });
+
   it('refuses what would exceed its byte limit, and takes it once there is room', () => {
     const queue = new SendQueue(1000);
     expect(queue.push(Buffer.alloc(600), undefined, () => {}, 0)).toBe(true);
