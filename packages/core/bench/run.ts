@@ -80,6 +80,7 @@ const SEND_CONTENDERS: Contender[] = [
   { id: 'c', label: 'C sendmmsg(64)', kind: 'c' },
   { id: 'sendGso', label: 'udpkit send() GSO', kind: 'node' },
   { id: 'sendManyGso', label: 'udpkit sendMany(64) GSO', kind: 'node' },
+  { id: 'sendSegments', label: 'udpkit sendSegments(64)', kind: 'node' },
   { id: 'cGso', label: 'C UDP_SEGMENT(64)', kind: 'c' },
 ];
 /** Datagrams per UDP_SEGMENT send of the C GSO reference. */
@@ -114,9 +115,12 @@ for (const { size } of SEND_SIZES) {
     { path: 'send', size, over: 'send', under: 'dgram', metric: 'cpuPerDatagram', label: 'send() / node:dgram (CPU per datagram)' },
     { path: 'send', size, over: 'sendManyGso', under: 'sendMany', metric: 'pps', label: 'sendMany GSO / sendMany (datagrams/s)', goal: goal({ op: '>=', value: 5 }) },
     { path: 'send', size, over: 'sendManyGso', under: 'cGso', metric: 'pps', label: 'sendMany GSO / C UDP_SEGMENT (datagrams/s)' },
+    { path: 'send', size, over: 'sendSegments', under: 'cGso', metric: 'pps', label: 'sendSegments / C UDP_SEGMENT (datagrams/s)' },
+    { path: 'send', size, over: 'sendSegments', under: 'sendMany', metric: 'pps', label: 'sendSegments / sendMany (datagrams/s)' },
     { path: 'send', size, over: 'sendGso', under: 'send', metric: 'pps', label: 'send() GSO / send() (datagrams/s)' },
     { path: 'send', size, over: 'sendManyGso', under: 'sendMany', metric: 'cpuPerDatagram', label: 'sendMany GSO / sendMany (CPU per datagram)' },
     { path: 'send', size, over: 'sendManyGso', under: 'cGso', metric: 'cpuPerDatagram', label: 'sendMany GSO / C UDP_SEGMENT (CPU per datagram)' },
+    { path: 'send', size, over: 'sendSegments', under: 'cGso', metric: 'cpuPerDatagram', label: 'sendSegments / C UDP_SEGMENT (CPU per datagram)' },
   );
 }
 for (const { size } of RECEIVE_SIZES) {
@@ -256,7 +260,7 @@ async function measureSend(contender: Contender, size: number, count: number, ro
   const cpuUs = Number(raw.cpuUs);
   const wallUs = Number(raw.wallUs);
   if (Number(raw.errors)) throw new Error(`${contender.label}: ${raw.errors} send errors`);
-  if (contender.id.endsWith('Gso') && contender.kind === 'node' && (raw.gsoState !== 'on' || !Number(raw.gsoSegments))) {
+  if ((contender.id.endsWith('Gso') || contender.id === 'sendSegments') && contender.kind === 'node' && (raw.gsoState !== 'on' || !Number(raw.gsoSegments))) {
     throw new Error(`${contender.label}: GSO did not run (${raw.gsoState}, ${raw.gsoSegments} segments)`);
   }
   return {
@@ -350,7 +354,7 @@ async function main(): Promise<number> {
   for (const note of notes) console.log(`NOTE: ${note}`);
 
   // GSO contenders need the native backend (the portable one refuses gso: true).
-  const sendContenders = SEND_CONTENDERS.filter((c) => backend === 'native' || !c.id.endsWith('Gso'));
+  const sendContenders = SEND_CONTENDERS.filter((c) => backend === 'native' || !(c.id.endsWith('Gso') || c.id === 'sendSegments'));
   const doSend = !args.only || args.only === 'send';
   const doReceive = !args.only || args.only === 'receive';
   const doFanout = !args.only || args.only === 'fanout';

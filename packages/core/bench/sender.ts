@@ -1,7 +1,7 @@
 // One send-path contender, run as a child process by bench/run.ts (inside
 // the bench's network namespace):
 //
-//   node --import tsx bench/sender.ts --impl dgram|send|sendMany|sendGso|sendManyGso --backend native|portable
+//   node --import tsx bench/sender.ts --impl dgram|send|sendMany|sendGso|sendManyGso|sendSegments --backend native|portable
 //        --address 192.0.2.2 --port 9 --size 64 --count 200000 --warmup 20000 --window 64
 //
 // Sends `count` datagrams of `size` bytes as fast as the loop below allows and
@@ -17,7 +17,8 @@
 // native backend coalesces into one sendmmsg. `send` and `sendMany` run
 // with `gso: false` (one datagram per sendmmsg entry, as the C sendmmsg
 // reference); `sendGso` and `sendManyGso` with GSO on (a window to one
-// destination leaves as one UDP_SEGMENT send).
+// destination leaves as one UDP_SEGMENT send); `sendSegments` sends each
+// window as one buffer of `window` datagrams.
 import { Buffer } from 'node:buffer';
 import nodeDgram from 'node:dgram';
 import { parseArgs } from 'node:util';
@@ -85,6 +86,17 @@ function batched(socket: ReturnType<typeof createSocket>): Sender {
   };
 }
 
+function segmented(socket: ReturnType<typeof createSocket>): Sender {
+  const buffer = Buffer.alloc(size * window, 'x');
+  return {
+    sendWindow(n, callback) {
+      const data = n === window ? buffer : buffer.subarray(0, n * size);
+      socket.sendSegments(data, size, port, address!, (error, sent) => callback(error ? n - sent : 0));
+    },
+    close: () => socket.close(),
+  };
+}
+
 async function bound<S extends { bind(port: number, cb: () => void): unknown; once(e: 'error', l: (e: Error) => void): unknown }>(
   socket: S,
 ): Promise<S> {
@@ -121,6 +133,10 @@ async function makeSender(): Promise<{ sender: Sender; label: string }> {
       const gso = impl === 'sendManyGso';
       const socket = await bound(createSocket({ type: 'udp4', backend, gso }));
       return { sender: batched(checkGso(socket, gso)), label: `udpkit ${socket.backend} sendMany()${gso ? ' GSO' : ''}` };
+    }
+    case 'sendSegments': {
+      const socket = await bound(createSocket({ type: 'udp4', backend, gso: true }));
+      return { sender: segmented(checkGso(socket, true)), label: `udpkit ${socket.backend} sendSegments()` };
     }
     default:
       throw new Error(`unknown --impl ${impl}`);
