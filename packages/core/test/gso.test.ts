@@ -11,31 +11,15 @@ import { createRequire } from 'node:module';
 import { BlockList } from 'node:net';
 import { createSocket, type Socket } from '@udpkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backend, bound, closeAll, sendManyAsync, waitFor } from './support/sockets.js';
+import { backend, closeAll, sendManyAsync, socketsClosedAfterEach, waitFor } from './support/sockets.js';
 
 type Family = 'udp4' | 'udp6';
 const LOCALHOST = { udp4: '127.0.0.1', udp6: '::1' };
 
-const open: Socket[] = [];
-afterEach(async () => {
+const { socket, track } = socketsClosedAfterEach();
+afterEach(() => {
   delete process.env.UDPKIT_TEST_GSO_FAULT;
-  await closeAll(...open.splice(0).filter(isOpen));
 });
-
-function isOpen(s: Socket): boolean {
-  try {
-    s.address();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function socket(type: Family = 'udp4', options: { gso?: boolean; sendBlockList?: BlockList } = {}): Promise<Socket> {
-  const s = await bound(type, options);
-  open.push(s);
-  return s;
-}
 
 /** A datagram of `size` bytes: its number in the first bytes (as many as fit), then filler. */
 function datagram(n: number, size: number): Buffer {
@@ -315,8 +299,7 @@ describe.runIf(native)('GSO state, fallback and counters', () => {
   });
 
   it('an unbound socket is pending until it has a descriptor', () => {
-    const tx = createSocket('udp4');
-    open.push(tx);
+    const tx = track(createSocket('udp4'));
     expect(tx.features.gso).toMatchObject({ active: false, state: 'pending', reason: undefined });
   });
 
