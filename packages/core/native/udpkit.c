@@ -1379,16 +1379,26 @@ static void probe_gso(udpkit* h) {
   if (h->gso == GSO_ON && recverr) h->gso = GSO_RECVERR;
 }
 
+/* Segments of `size` bytes are over the route's MTU (the kernel said err):
+ * datagrams over size - 1 bytes are no longer grouped.  A socket may send
+ * on several routes: sizes any IPv6 path carries keep grouping. */
+static void segment_too_large(udpkit* h, uint32_t size, int err) {
+  if (size <= GSO_SAFE_SIZE) return;
+  h->gso_max_size = size - 1;
+  h->gso_errno = err;
+}
+
 /* A UDP_SEGMENT send of `size`-byte segments failed with EIO or EINVAL.
  * EINVAL for a large segment may only mean it exceeds the route's MTU:
  * larger segments are no longer grouped.  Otherwise the device or the
  * socket refuses GSO (quinn-udp does the same): it is off for good. */
 static void gso_refused(udpkit* h, int err, uint32_t size) {
-  h->gso_errno = err;
-  if (err == EINVAL && size > GSO_SAFE_SIZE)
-    h->gso_max_size = size - 1;
-  else
+  if (err == EINVAL && size > GSO_SAFE_SIZE) {
+    segment_too_large(h, size, err);
+  } else {
     h->gso = GSO_FAILED;
+    h->gso_errno = err;
+  }
 }
 
 /* Packs datagrams [k, n) of sb into sendmmsg entries from entry e on; the
@@ -1492,8 +1502,8 @@ static int send_alone(udpkit* h, send_buf* sb, uint32_t e) {
  * With GSO on, runs of datagrams go as UDP_SEGMENT sends (build_entries),
  * and every datagram still gets the errno it would get alone: a failed
  * UDP_SEGMENT send is an error of its first datagram (the rest are tried
- * again, as the next datagrams would be), except EMSGSIZE (the run is sent
- * again one by one) and EIO/EINVAL: if its first datagram then goes alone,
+ * again, as the next datagrams would be), except EMSGSIZE (segments over
+ * the route's MTU: the run is sent again one by one) and EIO/EINVAL: if its first datagram then goes alone,
  * GSO was refused (see gso_refused) and the rest go without it. */
 static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t slab_len, noffsets, nslots, nerrnos, table_len;
@@ -1598,6 +1608,10 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
         drop_first(sb, e);
       }
     } else if (count > 1 && code == EMSGSIZE) {
+      /* The run is within the limits, so its segments exceed the route's
+       * MTU (Linux 6.x; EINVAL before): the run goes one by one, and runs
+       * of datagrams this large are not grouped again. */
+      segment_too_large(h, sb->offsets[k + 1] - sb->offsets[k], code);
       nent = build_entries(h, sb, k, n, e, sb->first[e + 1]);
     } else {
       errnos[i + k] = -code; /* this datagram's error; the next may go */

@@ -7,8 +7,10 @@
 // addresses. The fallback is forced with UDPKIT_TEST_GSO_FAULT (test only:
 // the helper fails the probe or the first UDP_SEGMENT send without a system
 // call). On the portable backend GSO reports itself unsupported.
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { BlockList } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createSocket, type Socket } from '@udpkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, closeAll, sendManyAsync, socketsClosedAfterEach, waitFor } from './support/sockets.js';
@@ -350,6 +352,46 @@ describe.runIf(native)('GSO state, fallback and counters', () => {
     expect(tx.features.gso).toMatchObject({ active: false, state: 'unsupported', code: 'ENOPROTOOPT' });
     expect(tx.features.gso.reason).toMatch(/^the kernel refused UDP_SEGMENT \(ENOPROTOOPT: /);
     expect(tx.stats().gsoSends).toBe(0);
+  });
+});
+
+describe.runIf(native && process.getuid?.() === 0)('through a veth with a 1500-byte MTU (a namespace of the test\'s own)', () => {
+  it('segments over the MTU: the kernel refuses the UDP_SEGMENT send, the run goes one by one, larger runs stop grouping', () => {
+    // 192.0.2.3 is a permanent neighbour on v0: datagrams leave by v0 and v1 drops them.
+    const script = `
+      const { createSocket } = await import('@udpkit/core');
+      const out = {};
+      for (const gso of [false, true]) {
+        const tx = createSocket({ type: 'udp4', gso });
+        await new Promise((resolve) => tx.bind(0, resolve));
+        const send = (size, n) => new Promise((resolve) =>
+          tx.sendMany(Array.from({ length: n }, () => ({ data: Buffer.alloc(size), port: 9, address: '192.0.2.3' })), (error, sent) => resolve([error?.code ?? null, sent])));
+        const results = [await send(1473, 10), await send(1472, 10), await send(1473, 10), await send(8000, 3)];
+        const { gsoSends, gsoSegments, datagramsSent } = tx.stats();
+        out[gso ? 'on' : 'off'] = { results, gso: tx.features.gso, gsoSends, gsoSegments, datagramsSent };
+        tx.close();
+      }
+      console.log(JSON.stringify(out));`;
+    const output = execFileSync(
+      'unshare',
+      [
+        '-n', 'sh', '-c',
+        'ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 192.0.2.1/24 dev v0 && ' +
+          'ip link set v0 up && ip link set v1 up && ip neigh add 192.0.2.3 lladdr 02:00:00:00:00:03 dev v0 nud permanent && exec "$@"',
+        'sh', process.execPath, '--input-type=module', '-e', script,
+      ],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 30_000, env: { ...process.env, UDPKIT_BACKEND: 'native' } },
+    );
+    const { on, off } = JSON.parse(output.trim().split('\n').at(-1)!);
+    // IPv4 fragments a datagram over the MTU: every one goes, GSO or not.
+    expect(off.results).toEqual([[null, 10], [null, 10], [null, 10], [null, 3]]);
+    expect(on.results).toEqual(off.results);
+    expect(on.datagramsSent).toBe(33);
+    // Only the 1472-byte run (1500 - 28) was grouped; the first 1473-byte run taught the socket.
+    expect({ gsoSends: on.gsoSends, gsoSegments: on.gsoSegments }).toEqual({ gsoSends: 1, gsoSegments: 10 });
+    expect(on.gso).toMatchObject({ active: true, state: 'on', maxSegmentSize: 1472 });
+    expect(['EMSGSIZE', 'EINVAL']).toContain(on.gso.code);
+    expect(on.gso.reason).toMatch(/1473-byte segments failed with (EMSGSIZE|EINVAL)/);
   });
 });
 
