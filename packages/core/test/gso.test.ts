@@ -310,24 +310,29 @@ describe.runIf(native)('GSO state, fallback and counters', () => {
     expect(tx.features.gso).toMatchObject({ active: false, state: 'off', reason: 'turned off by the gso: false option' });
   });
 
-  async function faulted(fault: string, size: number) {
+  async function faulted(fault: string, size: number, type: Family = 'udp4') {
     process.env.UDPKIT_TEST_GSO_FAULT = fault;
-    const tx = await socket();
+    const tx = await socket(type);
     delete process.env.UDPKIT_TEST_GSO_FAULT;
-    const rx = await socket();
+    const rx = await socket(type);
     rx.setRecvBufferSize(4 << 20);
     const got: Buffer[] = [];
     rx.on('message', (data) => got.push(data));
     const data = Array.from({ length: 200 }, (_, i) => datagram(i, size));
-    const result = await sendManyAsync(tx, data.map((d) => ({ data: d, port: rx.address().port })));
+    const result = await sendManyAsync(tx, data.map((d) => ({ data: d, port: rx.address().port, address: LOCALHOST[type] })));
     await waitFor(() => got.length === 200, 10_000, '200 datagrams');
     expect(got).toEqual(data);
     expect(result).toEqual({ error: null, sent: 200 });
     return tx;
   }
 
-  it.each(['EIO', 'EINVAL'])('%s from the first UDP_SEGMENT send: every datagram still arrives once, GSO is off since, with the reason', async (code) => {
-    const tx = await faulted(code, 100);
+  it.each([
+    ['EIO', 'udp4'],
+    ['EINVAL', 'udp4'],
+    ['EIO', 'udp6'],
+    ['EINVAL', 'udp6'],
+  ] as const)('%s from the first UDP_SEGMENT send (%s): every datagram still arrives once, GSO is off since, with the reason', async (code, type) => {
+    const tx = await faulted(code, 100, type);
     expect(tx.features.gso).toMatchObject({ active: false, state: 'fallback', code });
     expect(tx.features.gso.reason).toMatch(new RegExp(`^a UDP_SEGMENT send failed with ${code} \\(.+\\); datagrams are sent one by one$`));
     expect(tx.stats()).toMatchObject({ datagramsSent: 200, gsoSends: 0, gsoSegments: 0 });
