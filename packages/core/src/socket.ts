@@ -229,6 +229,7 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
       throw errors.unsupported('reusePort', this.#backend.name);
     }
     if (options?.gso !== undefined) {
+      if (typeof options.gso !== 'boolean') throw invalidArgType('options.gso', 'boolean', options.gso);
       if (options.gso && !this.#backend.features.gso) throw errors.unsupported('gso', this.#backend.name);
       if (!options.gso) this.#backend.setGso(false);
     }

@@ -305,6 +305,14 @@ describe.runIf(native)('GSO state, fallback and counters', () => {
     expect(tx.features.gso).toMatchObject({ active: false, state: 'pending', reason: undefined });
   });
 
+  it('a gso option that is not a boolean throws ERR_INVALID_ARG_TYPE', () => {
+    for (const gso of [1, 'yes', null, {}]) {
+      expect(() => createSocket({ type: 'udp4', gso } as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"options.gso" property must be of type boolean') }),
+      );
+    }
+  });
+
   it('gso: false turns it off, and says so', async () => {
     const tx = await socket('udp6', { gso: false });
     expect(tx.features.gso).toMatchObject({ active: false, state: 'off', reason: 'turned off by the gso: false option' });
