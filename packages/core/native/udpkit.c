@@ -37,7 +37,7 @@
 #define GSO_BYTES 65507   /* payload of one UDP_SEGMENT send: 65535 less the
                              IPv4 and UDP headers (IPv6 allows 20 more) */
 #define GSO_SAFE_SIZE 1232 /* a segment any IPv6 path carries (1280 - 48):
-                             EINVAL above it may be the route's MTU */
+                             a refusal above it may be the route's MTU */
 #define META_STRIDE 8
 #define STATUS_LEN 4
 #define STATUS_EACH 2     /* status[2]: datagrams of the batch still for onmessage */
@@ -124,7 +124,7 @@ struct udpkit {
   /* GSO send (UDP_SEGMENT) */
   int gso;               /* GSO_* */
   int gso_errno;         /* why unsupported, failed, or gso_max_size lowered */
-  uint32_t gso_max_size; /* largest segment grouped; an EINVAL lowers it */
+  uint32_t gso_max_size; /* largest segment grouped; EMSGSIZE or EINVAL lowers it */
   int gso_fault;         /* tests only (setGso): the next probe or UDP_SEGMENT send fails so */
   double gso_sends;      /* UDP_SEGMENT sends the kernel took */
   double gso_segments;   /* the datagrams they carried */
