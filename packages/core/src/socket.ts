@@ -740,8 +740,10 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
    * last one shorter if the length is not a multiple), to one destination;
    * on the native backend with GSO on, up to 64 of them per `UDP_SEGMENT`
    * send, else one by one. `callback(err, sentCount)` as for `sendMany`.
-   * The buffer is copied at the call. Connected sockets leave out port and
-   * address. The portable backend throws ERR_UDPKIT_UNSUPPORTED.
+   * The buffer is read when the datagrams are queued, as sendMany reads its
+   * messages: leave it unchanged until the callback. Connected sockets
+   * leave out port and address. The portable backend throws
+   * ERR_UDPKIT_UNSUPPORTED.
    */
   sendSegments(buffer: unknown, segmentSize: unknown, port?: unknown, address?: unknown, callback?: unknown): void {
     const connected = this.#connectState === ConnectState.Connected;
@@ -752,10 +754,9 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
       callback = address;
       address = undefined;
     }
-    // Read once, now: the caller may reuse the buffer as soon as this returns.
     let data: Buffer;
     if (typeof buffer === 'string') data = Buffer.from(buffer);
-    else if (isArrayBufferView(buffer)) data = Buffer.from(toBuffer(buffer));
+    else if (isArrayBufferView(buffer)) data = toBuffer(buffer);
     else throw invalidArgType('buffer', sendBufferTypes, buffer);
     validateNumber(segmentSize, 'segmentSize');
     if (!Number.isInteger(segmentSize) || segmentSize < 1 || segmentSize > 0xffff) {
@@ -816,7 +817,10 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
           firstError ??= errors.ipBlocked(ip);
           for (let i = 0; i < ports.length; i++) finish();
         } else {
-          this.#backend.sendSegments!(segments.buffer, segments.size, ip, ports[0]!, done);
+          // Detached since the call (its view then reads as empty): nothing to send.
+          const { buffer, size } = segments;
+          if (buffer.length === 0) for (let i = 0; i < ports.length; i++) finish();
+          else this.#backend.sendSegments!(buffer, size, ip, ports[0]!, done);
         }
         this.#backend.flush();
         return;
