@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,13 @@
 #define RECV_EACH 32      /* the same while onmessage takes them one by one:
                            * libuv's reads per wake-up, so the loop's other
                            * phases (setImmediate) run as often as in Node */
-#define RECV_SLOT 65536   /* bytes per datagram: any UDP payload fits */
-#define RECV_CTRL 256     /* ancillary data per datagram: what we ask for takes
-                           * at most 92 bytes; the rest is room for options set
+#define RECV_SLOT 65536   /* bytes per read: any UDP payload, or any GRO
+                           * coalesced read (at most 64 KiB), fits */
+#define RECV_CTRL 256     /* ancillary data per read: what we ask for takes
+                           * at most 116 bytes; the rest is room for options set
                            * on an adopted descriptor (IP_RECVTTL, SO_TIMESTAMPING...) */
 #define SEND_BATCH 1024   /* datagrams per sendmmsg (UIO_MAXIOV) */
-#define META_STRIDE 8
+#define META_STRIDE 10
 #define STATUS_LEN 4
 #define STATUS_EACH 2     /* status[2]: datagrams of the batch still for onmessage */
 #define STATUS_SENDS 3    /* status[3]: sendmmsg calls of the last send() that sent */
@@ -93,6 +95,7 @@ struct udpkit {
   int events;   /* UV_READABLE | UV_WRITABLE wanted */
   int unref;
   int meta_flags;
+  int gro;        /* UDP_GRO wanted: 1, then 2 once on, or -errno refused */
   int recv_width; /* datagrams the next recvmmsg asks for */
   int strong;   /* self is a strong reference while polling */
   poller* poller;
@@ -109,6 +112,7 @@ typedef struct {
   uint32_t scope;
   unsigned char addr[16];
   napi_value str;
+  uint32_t index; /* of str in the batch's array of distinct senders */
 } addr_cache;
 
 static const napi_type_tag handle_tag = {
@@ -360,6 +364,22 @@ static napi_value addr_string(napi_env env, addr_cache* c, int family,
   return c->str;
 }
 
+/* The index of the sender in the batch's array of distinct senders: its
+ * string is appended when it differs from the previous datagram's. */
+static int sender_index(napi_env env, addr_cache* c, napi_value senders, int family,
+                        const void* addr, uint32_t scope, uint32_t* index) {
+  napi_value before = c->str;
+  napi_value v = addr_string(env, c, family, addr, scope);
+
+  if (v == NULL) return -1;
+  if (v != before) {
+    c->index = before == NULL ? 0 : c->index + 1;
+    if (napi_set_element(env, senders, c->index, v) != napi_ok) return -1;
+  }
+  *index = c->index;
+  return 0;
+}
+
 static int set_addr_props(napi_env env, napi_value out, const struct sockaddr_storage* ss) {
   const struct sockaddr_in* a4 = (const struct sockaddr_in*) ss;
   const struct sockaddr_in6* a6 = (const struct sockaddr_in6*) ss;
@@ -422,6 +442,14 @@ static int apply_meta(int fd, int family, int flags) {
   return r ? -errno : 0;
 }
 
+/* UDP_GRO on fd; a kernel that refuses it leaves the socket reading
+ * datagrams one by one, and the reason is kept for groState(). */
+static void apply_gro(udpkit* h, int fd) {
+  int yes = 1;
+
+  h->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &yes, sizeof yes) ? -errno : 2;
+}
+
 /* Takes fd as the handle's descriptor (the caller closes it on failure). */
 static int attach(udpkit* h, int fd, int family) {
   int yes = 1;
@@ -431,6 +459,7 @@ static int attach(udpkit* h, int fd, int family) {
   /* The kernel's drop counter then comes with each datagram. */
   if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &yes, sizeof yes)) return -errno;
   if (h->meta_flags && (err = apply_meta(fd, family, h->meta_flags))) return err;
+  if (h->gro) apply_gro(h, fd);
   p = calloc(1, sizeof *p);
   if (p == NULL) return -ENOMEM;
   if (napi_add_async_cleanup_hook(h->env, on_env_exit, p, &p->hook) != napi_ok) {
@@ -620,8 +649,20 @@ static void parse_cmsgs(struct msghdr* mh, int32_t* m, uint32_t* drops, int* hav
       dest->sin6_family = AF_INET6;
       dest->sin6_addr = pi6.ipi6_addr;
       dest->sin6_scope_id = pi6.ipi6_ifindex;
+    } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int segment;
+
+      if ((p = cmsg_payload(c, sizeof segment)) == NULL) continue;
+      memcpy(&segment, p, sizeof segment);
+      m[8] = segment;
     }
   }
+}
+
+/* The datagrams of a read of len bytes: one, or with GRO the segments of
+ * `segment` bytes it coalesced, the last one shorter if it is. */
+static size_t datagrams_in(size_t len, int32_t segment) {
+  return segment > 0 && len > (size_t) segment ? (len + segment - 1) / segment : 1;
 }
 
 /* The thread's receive buffers, made at its first recvStart. */
@@ -658,10 +699,10 @@ static int32_t each_left(udpkit* h) {
 
 /* onmessage() while JavaScript asks (status[2] > 0): at most n times,
  * whatever it writes, and never after close(). */
-static void deliver_each(udpkit* h, int n) {
+static void deliver_each(udpkit* h, size_t n) {
   napi_env env = h->env;
   napi_value obj, fn;
-  int i;
+  size_t i;
 
   if (h->onmessage == NULL ||
       napi_get_reference_value(env, h->self, &obj) != napi_ok || obj == NULL ||
@@ -674,7 +715,8 @@ static void deliver_each(udpkit* h, int n) {
 /* One recvmmsg per readable wake-up, copied out of the thread's buffers, then
  * one call into JavaScript for the batch and, while JavaScript asks for them
  * (status[2] > 0), one per datagram: Node's tick and microtask queues drain
- * after each, and an exception in one does not cost the others. */
+ * after each, and an exception in one does not cost the others. With GRO a
+ * read may hold many datagrams: JavaScript splits it by meta[8]. */
 static void do_recv(udpkit* h) {
   napi_env env = h->env;
   recv_buf* rb = thread_recv_buf(env);
@@ -682,9 +724,9 @@ static void do_recv(udpkit* h) {
   napi_value argv[4], v;
   int32_t *meta, *status;
   struct sockaddr_in6 dest;
-  uint32_t drops = 0;
+  uint32_t drops = 0, sender;
   int have_drops = 0;
-  size_t total, off;
+  size_t total, off, datagrams;
   char* data;
   int want_dest;
   int i, n;
@@ -718,11 +760,12 @@ static void do_recv(udpkit* h) {
   for (i = 0; i < n; i++) total += rb->msgs[i].msg_len;
   want_dest = (h->meta_flags & META_DEST) != 0;
   if (napi_create_arraybuffer(env, total, (void**) &data, &argv[1]) != napi_ok ||
-      napi_create_array_with_length(env, n, &argv[2]) != napi_ok ||
+      napi_create_array(env, &argv[2]) != napi_ok ||
       (want_dest && napi_create_array_with_length(env, n, &argv[3]) != napi_ok))
     goto fail;
 
   off = 0;
+  datagrams = 0;
   for (i = 0; i < n; i++) {
     struct msghdr* mh = &rb->msgs[i].msg_hdr;
     const struct sockaddr_storage* ss = &rb->names[i];
@@ -730,29 +773,32 @@ static void do_recv(udpkit* h) {
     const struct sockaddr_in* a4 = (const struct sockaddr_in*) ss;
     int32_t* m = meta + i * META_STRIDE;
     size_t len = rb->msgs[i].msg_len;
+    int r;
 
     memcpy(data + off, rb->slab[i], len);
     m[0] = (int32_t) off;
     m[1] = (int32_t) len;
     m[3] = (mh->msg_flags & MSG_TRUNC) ? 1 : 0;
-    m[4] = m[5] = m[6] = m[7] = 0;
+    m[4] = m[5] = m[6] = m[7] = m[8] = 0;
     off += len;
 
     if (mh->msg_namelen == 0 || ss->ss_family == AF_UNSPEC) {
       m[2] = 0;
-      v = addr_string(env, &from, AF_UNSPEC, NULL, 0);
+      r = sender_index(env, &from, argv[2], AF_UNSPEC, NULL, 0, &sender);
     } else if (ss->ss_family == AF_INET6) {
       m[2] = ntohs(a6->sin6_port);
-      v = addr_string(env, &from, AF_INET6, &a6->sin6_addr, a6->sin6_scope_id);
+      r = sender_index(env, &from, argv[2], AF_INET6, &a6->sin6_addr, a6->sin6_scope_id, &sender);
     } else {
       m[2] = ntohs(a4->sin_port);
-      v = addr_string(env, &from, AF_INET, &a4->sin_addr, 0);
+      r = sender_index(env, &from, argv[2], AF_INET, &a4->sin_addr, 0, &sender);
     }
-    if (v == NULL || napi_set_element(env, argv[2], i, v) != napi_ok) goto fail;
+    if (r) goto fail;
+    m[9] = (int32_t) sender;
 
     dest.sin6_family = AF_UNSPEC;
     dest.sin6_scope_id = 0;
     if (mh->msg_controllen > 0) parse_cmsgs(mh, m, &drops, &have_drops, &dest);
+    datagrams += datagrams_in(len, m[8]);
     if (want_dest) {
       if (dest.sin6_family == AF_UNSPEC)
         napi_get_undefined(env, &v);
@@ -769,7 +815,7 @@ static void do_recv(udpkit* h) {
   /* JavaScript said how it takes this batch: whole (status[2] < 0), or one
    * datagram at a time; the next batch is read for the same. */
   h->recv_width = h->onmessage != NULL && each_left(h) >= 0 ? RECV_EACH : RECV_BATCH;
-  deliver_each(h, n);
+  deliver_each(h, datagrams);
   return;
 
 fail:
@@ -840,7 +886,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   if (!is_type(env, argv[1], napi_function) || !is_type(env, argv[2], napi_function))
     return type_error(env, "udpkit: onmessages and onwritable must be functions");
   if (!is_int32_array(env, argv[3], META_STRIDE * RECV_BATCH))
-    return type_error(env, "udpkit: meta must be an Int32Array of at least 512 elements");
+    return type_error(env, "udpkit: meta must be an Int32Array of at least 640 elements");
   if (!is_int32_array(env, argv[4], STATUS_LEN))
     return type_error(env, "udpkit: status must be an Int32Array of at least 4 elements");
   each = is_type(env, argv[5], napi_function);
@@ -1264,6 +1310,27 @@ static napi_value js_set_recv_metadata(napi_env env, napi_callback_info info) {
   return ret_int(env, 0);
 }
 
+static napi_value js_set_gro(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  /* Remembered: a descriptor made later gets it too. */
+  h->gro = 1;
+  if (h->fd != -1) apply_gro(h, h->fd);
+  return ret_int(env, h->gro < 0 ? h->gro : 0);
+}
+
+static napi_value js_gro_state(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  return ret_int(env, h->gro == 2 ? 1 : h->gro < 0 ? h->gro : 0);
+}
+
 static napi_value js_sockaddr(napi_env env, napi_callback_info info) {
   struct sockaddr_storage ss;
   char ip[ADDR_MAX];
@@ -1520,6 +1587,8 @@ NAPI_MODULE_INIT() {
     { "setMulticastAll", js_set_multicast_all },
     { "bufferSize", js_buffer_size },
     { "setRecvMetadata", js_set_recv_metadata },
+    { "setGro", js_set_gro },
+    { "groState", js_gro_state },
     { "sockaddr", js_sockaddr },
     { "send", js_send },
     { "awaitWritable", js_await_writable },

@@ -24,10 +24,12 @@ export const Socket: SocketConstructor = callable(SocketClass);
 
 export type {
   BindOptions,
+  FeatureState,
   LookupFunction,
   MessageListener,
   OutgoingMessage,
   SendCallback,
+  SocketFeatures,
   SocketOptions,
   SocketStats,
   SocketType,

@@ -67,6 +67,26 @@ export interface SocketOptions {
   backend?: BackendName | undefined;
   /** udpkit: per-datagram metadata on `rinfo` (native backend). */
   receiveMetadata?: { destination?: boolean; timestamp?: boolean } | undefined;
+  /**
+   * udpkit: `UDP_GRO` (native backend): the kernel may hand over many
+   * same-size datagrams of one sender in one read; `'message'` and
+   * `'messages'` still see each datagram, `'segments'` sees the reads.
+   * Whether the kernel took it: `socket.features.gro`.
+   */
+  gro?: boolean | undefined;
+}
+
+/** Whether an offload is on, and if not, why. */
+export interface FeatureState {
+  enabled: boolean;
+  /** Why it is off. */
+  reason?: string;
+}
+
+/** udpkit: the offloads of this socket (`socket.features`). */
+export interface SocketFeatures {
+  /** `UDP_GRO` receive (the `gro` option). */
+  gro: FeatureState;
 }
 
 export interface BindOptions {
@@ -103,7 +123,7 @@ export interface SocketStats {
 
 export type MessageListener = (msg: Buffer, rinfo: RemoteInfo) => void;
 
-/** The events of a Socket: node:dgram's, plus `'messages'` (one per receive batch). */
+/** The events of a Socket: node:dgram's, plus `'messages'` and `'segments'` (one per receive batch). */
 export interface SocketEventMap {
   close: [];
   connect: [];
@@ -111,6 +131,7 @@ export interface SocketEventMap {
   listening: [];
   message: [msg: Buffer, rinfo: RemoteInfo];
   messages: [msgs: Buffer[], rinfos: RemoteInfo[]];
+  segments: [reads: Buffer[], segmentSizes: number[], rinfos: RemoteInfo[]];
 }
 export type SendCallback = (error: Error | null, bytes: number) => void;
 
@@ -162,6 +183,9 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   #recvBufferSize: number | undefined;
   #sendBufferSize: number | undefined;
   #metadataFlags: number;
+  #gro: boolean;
+  /** Why UDP_GRO is off although asked for: the kernel's errno. */
+  #groErrno = 0;
   #receiveBlockList: BlockList | undefined;
   #sendBlockList: BlockList | undefined;
   #received = { datagrams: 0, bytes: 0, batches: 0 };
@@ -194,10 +218,14 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     this.#metadataFlags =
       (options?.receiveMetadata?.destination ? METADATA_DESTINATION : 0) |
       (options?.receiveMetadata?.timestamp ? METADATA_TIMESTAMP : 0);
+    this.#gro = !!options?.gro;
 
     this.#backend = createBackend(options?.backend, this.#family, {
       wantsEach: () => this.#open && this.listenerCount('message') > 0,
+      wantsBatch: () => this.#open && this.listenerCount('messages') > 0,
+      wantsSegments: () => this.#open && this.listenerCount('segments') > 0,
       onBatch: (data, rinfos) => this.#onBatch(data, rinfos),
+      onSegments: (data, segmentSizes, rinfos, counted) => this.#onSegments(data, segmentSizes, rinfos, counted),
       onDatagram: (data, rinfo) => {
         // Node never emits 'message' after close(), even mid-batch.
         if (this.#open && !isBlocked(this.#receiveBlockList, rinfo.address, rinfo.family)) this.emit('message', data, rinfo);
@@ -209,6 +237,9 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     }
     if (this.#reusePort && !this.#backend.features.reusePort) {
       throw errors.unsupported('reusePort', this.#backend.name);
+    }
+    if (this.#gro && !this.#backend.features.gro) {
+      throw errors.unsupported('gro', this.#backend.name);
     }
 
     if (typeof listener === 'function') this.on('message', listener);
@@ -417,6 +448,8 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   #startReceiving(): void {
     const backend = this.#backend;
     if (this.#metadataFlags) backend.setReceiveMetadata(this.#metadataFlags);
+    // A kernel without UDP_GRO leaves the socket reading datagrams one by one: features.gro says why.
+    if (this.#gro) this.#groErrno = backend.setGro();
     // node:dgram underneath starts reading by itself: stop it if paused.
     if (this.#paused) backend.recvStop();
     else backend.recvStart();
@@ -1007,6 +1040,18 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     return this.#paused;
   }
 
+  /** udpkit: which offloads this socket uses, and why not where it doesn't. */
+  get features(): SocketFeatures {
+    return { gro: this.#groFeature() };
+  }
+
+  #groFeature(): FeatureState {
+    if (!this.#gro) return { enabled: false, reason: 'not requested (createSocket option gro)' };
+    if (this.#groErrno) return { enabled: false, reason: `the kernel refused UDP_GRO: ${errnoException(this.#groErrno, 'setsockopt').message}` };
+    if (this.#backend.groState() === 1) return { enabled: true };
+    return { enabled: false, reason: this.#open ? 'not bound yet' : 'closed' };
+  }
+
   stats(): SocketStats {
     const { counters } = this.#backend;
     const open = this.#open;
@@ -1037,6 +1082,28 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     received.datagrams += data.length;
     for (const chunk of data) received.bytes += chunk.length;
     this.emit('messages', data, rinfos);
+  }
+
+  /** Emits 'segments'; counts the batch unless #onBatch did. */
+  #onSegments(data: Buffer[], segmentSizes: number[], rinfos: RemoteInfo[], counted: boolean): void {
+    if (this.#receiveBlockList) {
+      const list = this.#receiveBlockList;
+      const kept = rinfos.map((rinfo) => !isBlocked(list, rinfo.address, rinfo.family));
+      data = data.filter((_, i) => kept[i]);
+      segmentSizes = segmentSizes.filter((_, i) => kept[i]);
+      rinfos = rinfos.filter((_, i) => kept[i]);
+      if (data.length === 0) return;
+    }
+    if (!counted) {
+      const received = this.#received;
+      received.batches++;
+      for (let i = 0; i < data.length; i++) {
+        const length = data[i]!.length;
+        received.datagrams += segmentSizes[i]! > 0 ? Math.ceil(length / segmentSizes[i]!) : 1;
+        received.bytes += length;
+      }
+    }
+    this.emit('segments', data, segmentSizes, rinfos);
   }
 
   #resolve(address: string | undefined, callback: (err: Error | null, ip: string) => void): void {
