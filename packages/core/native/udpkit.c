@@ -97,6 +97,7 @@ struct udpkit {
   int meta_flags;
   int gro;        /* UDP_GRO wanted: 1, then 2 once on, or -errno refused */
   int recv_width; /* datagrams the next recvmmsg asks for */
+  int recv_slot;  /* bytes read per slot: RECV_SLOT unless setRecvSlot */
   int strong;   /* self is a strong reference while polling */
   poller* poller;
   send_buf* sb;
@@ -738,6 +739,7 @@ static void do_recv(udpkit* h) {
   for (i = 0; i < RECV_BATCH; i++) {
     rb->msgs[i].msg_hdr.msg_namelen = sizeof rb->names[i];
     rb->msgs[i].msg_hdr.msg_controllen = RECV_CTRL;
+    rb->iov[i].iov_len = h->recv_slot;
   }
   do
     n = recvmmsg(h->fd, rb->msgs, h->recv_width, MSG_DONTWAIT, NULL);
@@ -902,6 +904,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   h->fd = -1;
   h->family = family == 6 ? AF_INET6 : AF_INET;
   h->recv_width = each ? RECV_EACH : RECV_BATCH;
+  h->recv_slot = RECV_SLOT;
   if (napi_get_uv_event_loop(env, &h->loop) != napi_ok ||
       napi_create_object(env, &obj) != napi_ok ||
       napi_wrap(env, obj, h, finalize, NULL, NULL) != napi_ok) {
@@ -1322,6 +1325,20 @@ static napi_value js_set_gro(napi_env env, napi_callback_info info) {
   return ret_int(env, h->gro < 0 ? h->gro : 0);
 }
 
+/* Fewer bytes per read than the 64 KiB any datagram fits in: what the
+ * tests use to make the kernel truncate (MSG_TRUNC) a read. */
+static napi_value js_set_recv_slot(napi_env env, napi_callback_info info) {
+  double bytes;
+  udpkit* h;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0])) || !get_number(env, argv[1], "bytes", &bytes)) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  if (!is_int(bytes, 1, RECV_SLOT)) return ret_int(env, -EINVAL);
+  h->recv_slot = (int) bytes;
+  return ret_int(env, 0);
+}
+
 static napi_value js_gro_state(napi_env env, napi_callback_info info) {
   udpkit* h;
   ARGS(1);
@@ -1589,6 +1606,7 @@ NAPI_MODULE_INIT() {
     { "setRecvMetadata", js_set_recv_metadata },
     { "setGro", js_set_gro },
     { "groState", js_gro_state },
+    { "setRecvSlot", js_set_recv_slot },
     { "sockaddr", js_sockaddr },
     { "send", js_send },
     { "awaitWritable", js_await_writable },

@@ -685,7 +685,7 @@ describe('argument checking', () => {
     'bind', 'open', 'connect', 'disconnect', 'getsockname', 'getpeername', 'setBroadcast', 'setTTL',
     'setMulticastTTL', 'setMulticastLoopback', 'setMulticastInterface', 'setMembership',
     'setSourceMembership', 'blockSource', 'setMulticastAll', 'bufferSize',
-    'setRecvMetadata', 'setGro', 'groState', 'send', 'awaitWritable', 'recvStart', 'recvStop', 'ref', 'unref', 'close',
+    'setRecvMetadata', 'setGro', 'groState', 'setRecvSlot', 'send', 'awaitWritable', 'recvStart', 'recvStop', 'ref', 'unref', 'close',
   ];
   const junk: unknown[] = [undefined, null, 0, 'x', {}, [], Symbol('s'), 10n, () => {}, new Int32Array(640), Buffer.alloc(16)];
 
@@ -722,7 +722,7 @@ describe('argument checking', () => {
       ['setMembership', ['239.1.1.1', undefined, 1]],
       ['setSourceMembership', [null, '232.1.1.1', undefined, true]],
       ['blockSource', ['127.0.0.1', '239.1.1.1', undefined, 'no']], ['setMulticastAll', [0]],
-      ['bufferSize', ['1', true]], ['bufferSize', [1, 1]], ['setRecvMetadata', ['1']],
+      ['bufferSize', ['1', true]], ['bufferSize', [1, 1]], ['setRecvMetadata', ['1']], ['setRecvSlot', ['100']],
       ['send', [null, new Uint32Array(2), new Int32Array(1), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
       ['send', [Buffer.from('x'), [0, 1], new Int32Array(1), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
       ['send', [Buffer.from('x'), new Uint32Array([0, 1]), [-1], Buffer.alloc(28), 0, 1, new Int32Array(2)]],
@@ -762,7 +762,7 @@ describe('argument checking', () => {
       ['setMembership', ['239.1.1.1', undefined, true]], ['setSourceMembership', ['127.0.0.1', '232.1.1.1', undefined, true]],
       ['blockSource', ['127.0.0.1', '239.1.1.1', undefined, true]], ['setMulticastAll', [true]],
       ['bufferSize', [0, true]], ['setRecvMetadata', [1]], ['recvStart', []], ['recvStop', []],
-      ['awaitWritable', []], ['setGro', []], ['groState', []],
+      ['awaitWritable', []], ['setGro', []], ['groState', []], ['setRecvSlot', [100]],
     ];
     for (const [name, args] of calls) expect(b[name](h, ...args), name).toBe(EBADF);
     expect(send(h, [Buffer.from('x')], null, 0, 1)).toBe(0);
