@@ -104,6 +104,8 @@ struct udpkit {
   napi_ref self;
   napi_ref meta;
   napi_ref status;
+  napi_ref onmessages;
+  napi_ref onwritable;
   napi_ref onmessage; /* NULL: batches only */
   napi_async_context actx;
 };
@@ -593,12 +595,13 @@ static void report(napi_env env, napi_status status) {
     napi_fatal_exception(env, exc);
 }
 
-static void callback(udpkit* h, const char* name, size_t argc, const napi_value* argv) {
+/* fn (a reference held since create) with this = the handle. */
+static void callback(udpkit* h, napi_ref fn_ref, size_t argc, const napi_value* argv) {
   napi_env env = h->env;
   napi_value obj, fn;
 
   if (napi_get_reference_value(env, h->self, &obj) != napi_ok || obj == NULL ||
-      napi_get_named_property(env, obj, name, &fn) != napi_ok)
+      napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL)
     return;
   /* make_callback, not call_function: async context, then nextTick and
    * microtask queues drain as after Node's own callbacks. */
@@ -747,7 +750,7 @@ static void do_recv(udpkit* h) {
   if (n == -1) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     if (napi_create_int32(env, -errno, &argv[0]) == napi_ok)
-      callback(h, "onmessages", 1, argv);
+      callback(h, h->onmessages, 1, argv);
     return;
   }
   if (n == 0) return;
@@ -813,7 +816,7 @@ static void do_recv(udpkit* h) {
   status[STATUS_EACH] = 0;
 
   if (napi_create_int32(env, n, &argv[0]) != napi_ok) goto fail;
-  callback(h, "onmessages", want_dest ? 4 : 3, argv);
+  callback(h, h->onmessages, want_dest ? 4 : 3, argv);
   /* JavaScript said how it takes this batch: whole (status[2] < 0), or one
    * datagram at a time; the next batch is read for the same. */
   h->recv_width = h->onmessage != NULL && each_left(h) >= 0 ? RECV_EACH : RECV_BATCH;
@@ -841,7 +844,7 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   if (!h->closed && (events & UV_WRITABLE) && (h->events & UV_WRITABLE)) {
     h->events &= ~UV_WRITABLE;
     poll_update(h);
-    callback(h, "onwritable", 0, NULL);
+    callback(h, h->onwritable, 0, NULL);
   } else if (status < 0 && !h->closed) {
     poll_update(h); /* restart what libuv stopped */
   }
@@ -858,6 +861,8 @@ static void finalize(napi_env env, void* data, void* hint) {
   if (h->self != NULL) napi_delete_reference(env, h->self);
   if (h->meta != NULL) napi_delete_reference(env, h->meta);
   if (h->status != NULL) napi_delete_reference(env, h->status);
+  if (h->onmessages != NULL) napi_delete_reference(env, h->onmessages);
+  if (h->onwritable != NULL) napi_delete_reference(env, h->onwritable);
   if (h->onmessage != NULL) napi_delete_reference(env, h->onmessage);
   free(h);
 }
@@ -919,6 +924,10 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   TRY(napi_create_reference(env, obj, 0, &h->self));
   TRY(napi_create_reference(env, argv[3], 1, &h->meta));
   TRY(napi_create_reference(env, argv[4], 1, &h->status));
+  /* Weak: the handle's own properties hold them, and a strong reference
+   * would root whatever they close over (the handle itself, perhaps). */
+  TRY(napi_create_reference(env, argv[1], 0, &h->onmessages));
+  TRY(napi_create_reference(env, argv[2], 0, &h->onwritable));
   if (each) TRY(napi_create_reference(env, argv[5], 1, &h->onmessage));
   TRY(napi_create_string_latin1(env, "UDPKIT", NAPI_AUTO_LENGTH, &name));
   /* A resource of its own, not the handle: Node 26 holds the async

@@ -397,7 +397,7 @@ export class NativeBackend implements Backend {
     this.counters.kernelDrops = this.#status[1]! >>> 0;
     const each = events.wantsEach();
     const segments = events.wantsSegments();
-    const split = each || events.wantsBatch() || !segments;
+    const split = each || !segments || events.wantsBatch();
     let buffers: Buffer[] = [];
     let rinfos: RemoteInfo[] = [];
     if (split) [buffers, rinfos] = this.#split(count, data!, senders!, destinations, each);
