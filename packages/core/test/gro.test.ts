@@ -10,9 +10,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createSocket, type RemoteInfo, type Socket } from '@udpkit/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChild } from './support/differential.js';
-import { backend, bound, closeAll, waitFor } from './support/sockets.js';
+import { backend, socketsClosedAfterEach, waitFor } from './support/sockets.js';
 
 const run = promisify(execFile);
 const udpkitEntry = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
@@ -23,23 +23,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const open: Socket[] = [];
-afterEach(async () => {
-  await closeAll(...open.splice(0).filter(isOpen));
-});
-function isOpen(s: Socket): boolean {
-  try {
-    s.address();
-    return true;
-  } catch {
-    return false;
-  }
-}
-async function receiver(type: 'udp4' | 'udp6', options: Parameters<typeof bound>[1] = {}): Promise<Socket> {
-  const s = await bound(type, options);
-  open.push(s);
-  return s;
-}
+const { socket: receiver, track } = socketsClosedAfterEach();
 
 /**
  * One GSO send per spec `segment:total` from one socket (one source port):
@@ -232,8 +216,7 @@ describe.skipIf(backend !== 'native')('GRO on (native backend)', () => {
   });
 
   it('reports GRO off, and why, when not asked for or not bound yet', async () => {
-    const s = createSocket({ type: 'udp4', gro: true });
-    open.push(s);
+    const s = track(createSocket({ type: 'udp4', gro: true }));
     expect(s.features.gro).toEqual({ enabled: false, reason: 'not bound yet' });
     const plain = await receiver('udp4');
     expect(plain.features.gro).toEqual({ enabled: false, reason: 'not requested (createSocket option gro)' });

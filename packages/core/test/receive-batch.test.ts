@@ -2,13 +2,10 @@
 // from senders that alternate within one batch must each keep their own
 // address and port, in 'messages' and 'message' alike.
 import { createSocket, type Socket } from '@udpkit/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { backend, bound, closeAll, waitFor } from './support/sockets.js';
+import { describe, expect, it } from 'vitest';
+import { backend, socketsClosedAfterEach, waitFor } from './support/sockets.js';
 
-const open: Socket[] = [];
-afterEach(async () => {
-  await closeAll(...open.splice(0));
-});
+const { socket: bound, track } = socketsClosedAfterEach();
 
 function send(from: Socket, data: string, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => from.send(data, port, address, (error) => (error ? reject(error) : resolve())));
@@ -17,14 +14,12 @@ function send(from: Socket, data: string, port: number, address: string): Promis
 describe('a batch from senders that alternate', () => {
   it.each(['udp4', 'udp6'] as const)('%s: each datagram keeps its sender', async (type) => {
     const rx = await bound(type);
-    open.push(rx);
     const addresses = type === 'udp4' ? ['127.0.0.1', '127.0.0.2', '127.0.0.3'] : ['::1', '::1', '::1'];
     const senders = await Promise.all(
       addresses.map(
         (address) =>
           new Promise<Socket>((resolve) => {
-            const s = createSocket(type);
-            open.push(s);
+            const s = track(createSocket(type));
             s.bind(0, address, () => resolve(s));
           }),
       ),
