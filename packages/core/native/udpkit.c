@@ -76,6 +76,13 @@ typedef struct {
 
 typedef struct udpkit udpkit;
 
+/* An address as the kernel gave it: tells whether the next one repeats it. */
+typedef struct {
+  int family; /* AF_UNSPEC: none */
+  uint32_t scope;
+  unsigned char addr[16];
+} addr_key;
+
 /* Separate from udpkit: it lives until its close callback, which may come
  * after the handle's finalizer. */
 typedef struct {
@@ -108,13 +115,15 @@ struct udpkit {
   napi_ref onwritable;
   napi_ref onmessage; /* NULL: batches only */
   napi_async_context actx;
+  /* The last sender of the previous batch and its string: a feed from one
+   * sender gets one string, formatted once, not one per batch. */
+  addr_key last_sender;
+  napi_ref last_sender_str;
 };
 
 typedef struct {
-  int family;
-  uint32_t scope;
-  unsigned char addr[16];
-  napi_value str;
+  addr_key key;
+  napi_value str; /* NULL until the first address */
   uint32_t index; /* of str in the batch's array of distinct senders */
 } addr_cache;
 
@@ -348,39 +357,69 @@ static void format_addr(int family, const void* addr, uint32_t scope, char* out)
     snprintf(out + n + 1, IF_NAMESIZE + 1, "%u", scope);
 }
 
-/* The string for an address, reused while the same address repeats. */
-static napi_value addr_string(napi_env env, addr_cache* c, int family,
-                              const void* addr, uint32_t scope) {
-  size_t len = family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
+static const unsigned char no_addr[16];
+
+static size_t addr_len(int family) {
+  return family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
+}
+
+static int key_is(const addr_key* k, int family, const void* addr, uint32_t scope) {
+  return k->family == family && k->scope == scope &&
+         memcmp(k->addr, addr, addr_len(family)) == 0;
+}
+
+/* The string for an address, reused while the same address repeats, and
+ * taken from `known` (a string kept from an earlier batch) when it is that
+ * one's. */
+static napi_value addr_string(napi_env env, addr_cache* c, const addr_key* known,
+                              napi_ref known_str, int family, const void* addr,
+                              uint32_t scope) {
+  size_t len = addr_len(family);
   char buf[ADDR_MAX];
 
-  if (c->str != NULL && c->family == family && c->scope == scope &&
-      (len == 0 || memcmp(c->addr, addr, len) == 0))
-    return c->str;
-  buf[0] = '\0';
-  if (len != 0) format_addr(family, addr, scope, buf);
-  if (napi_create_string_latin1(env, buf, NAPI_AUTO_LENGTH, &c->str) != napi_ok)
+  if (c->str != NULL && key_is(&c->key, family, addr, scope)) return c->str;
+  c->str = NULL;
+  if (known_str != NULL && key_is(known, family, addr, scope) &&
+      napi_get_reference_value(env, known_str, &c->str) != napi_ok)
     return NULL;
-  c->family = family;
-  c->scope = scope;
-  if (len != 0) memcpy(c->addr, addr, len);
+  if (c->str == NULL) {
+    buf[0] = '\0';
+    if (len != 0) format_addr(family, addr, scope, buf);
+    if (napi_create_string_latin1(env, buf, NAPI_AUTO_LENGTH, &c->str) != napi_ok)
+      return NULL;
+  }
+  memset(&c->key, 0, sizeof c->key);
+  c->key.family = family;
+  c->key.scope = scope;
+  memcpy(c->key.addr, addr, len);
   return c->str;
 }
 
 /* The index of the sender in the batch's array of distinct senders: its
  * string is appended when it differs from the previous datagram's. */
-static int sender_index(napi_env env, addr_cache* c, napi_value senders, int family,
+static int sender_index(udpkit* h, addr_cache* c, napi_value senders, int family,
                         const void* addr, uint32_t scope, uint32_t* index) {
   napi_value before = c->str;
-  napi_value v = addr_string(env, c, family, addr, scope);
+  napi_value v = addr_string(h->env, c, &h->last_sender, h->last_sender_str, family, addr, scope);
 
   if (v == NULL) return -1;
   if (v != before) {
     c->index = before == NULL ? 0 : c->index + 1;
-    if (napi_set_element(env, senders, c->index, v) != napi_ok) return -1;
+    if (napi_set_element(h->env, senders, c->index, v) != napi_ok) return -1;
   }
   *index = c->index;
   return 0;
+}
+
+/* Keeps the batch's last sender string for the next batch. */
+static void remember_sender(udpkit* h, const addr_cache* c) {
+  if (c->str == NULL || (h->last_sender_str != NULL &&
+                         key_is(&h->last_sender, c->key.family, c->key.addr, c->key.scope)))
+    return;
+  if (h->last_sender_str != NULL) napi_delete_reference(h->env, h->last_sender_str);
+  h->last_sender_str = NULL;
+  if (napi_create_reference(h->env, c->str, 1, &h->last_sender_str) == napi_ok)
+    h->last_sender = c->key;
 }
 
 static int set_addr_props(napi_env env, napi_value out, const struct sockaddr_storage* ss) {
@@ -789,13 +828,13 @@ static void do_recv(udpkit* h) {
 
     if (mh->msg_namelen == 0 || ss->ss_family == AF_UNSPEC) {
       m[2] = 0;
-      r = sender_index(env, &from, argv[2], AF_UNSPEC, NULL, 0, &sender);
+      r = sender_index(h, &from, argv[2], AF_UNSPEC, no_addr, 0, &sender);
     } else if (ss->ss_family == AF_INET6) {
       m[2] = ntohs(a6->sin6_port);
-      r = sender_index(env, &from, argv[2], AF_INET6, &a6->sin6_addr, a6->sin6_scope_id, &sender);
+      r = sender_index(h, &from, argv[2], AF_INET6, &a6->sin6_addr, a6->sin6_scope_id, &sender);
     } else {
       m[2] = ntohs(a4->sin_port);
-      r = sender_index(env, &from, argv[2], AF_INET, &a4->sin_addr, 0, &sender);
+      r = sender_index(h, &from, argv[2], AF_INET, &a4->sin_addr, 0, &sender);
     }
     if (r) goto fail;
     m[9] = (int32_t) sender;
@@ -808,12 +847,13 @@ static void do_recv(udpkit* h) {
       if (dest.sin6_family == AF_UNSPEC)
         napi_get_undefined(env, &v);
       else
-        v = addr_string(env, &to, dest.sin6_family, &dest.sin6_addr, dest.sin6_scope_id);
+        v = addr_string(env, &to, NULL, NULL, dest.sin6_family, &dest.sin6_addr, dest.sin6_scope_id);
       if (v == NULL || napi_set_element(env, argv[3], i, v) != napi_ok) goto fail;
     }
   }
   if (have_drops) status[1] = (int32_t) drops;
   status[STATUS_EACH] = 0;
+  remember_sender(h, &from);
 
   if (napi_create_int32(env, n, &argv[0]) != napi_ok) goto fail;
   callback(h, h->onmessages, want_dest ? 4 : 3, argv);
@@ -861,6 +901,7 @@ static void finalize(napi_env env, void* data, void* hint) {
   if (h->self != NULL) napi_delete_reference(env, h->self);
   if (h->meta != NULL) napi_delete_reference(env, h->meta);
   if (h->status != NULL) napi_delete_reference(env, h->status);
+  if (h->last_sender_str != NULL) napi_delete_reference(env, h->last_sender_str);
   if (h->onmessages != NULL) napi_delete_reference(env, h->onmessages);
   if (h->onwritable != NULL) napi_delete_reference(env, h->onwritable);
   if (h->onmessage != NULL) napi_delete_reference(env, h->onmessage);
