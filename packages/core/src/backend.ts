@@ -130,8 +130,8 @@ export interface Backend {
   setMulticastAll(on: boolean): number;
   blockSource(source: string, group: string, iface: string | undefined, block: boolean): number;
   setReceiveMetadata(flags: number): number;
-  /** Asks for `UDP_GRO` (on the descriptor, now or when it is made); 0 or the kernel's refusal. */
-  setGro(): number;
+  /** Asks for `UDP_GRO`, applied when the descriptor is made (see `groState`). */
+  setGro(): void;
   /** 1 when `UDP_GRO` is on, 0 when not (yet), a negative errno when the kernel refused it. */
   groState(): number;
   /** `size` 0 reads; otherwise sets. Returns the kernel's value or a negative errno. */

@@ -245,8 +245,8 @@ export class NativeBackend implements Backend {
     return errno;
   }
 
-  setGro(): number {
-    return this.#binding.setGro(this.#handle);
+  setGro(): void {
+    this.#binding.setGro(this.#handle);
   }
 
   groState(): number {

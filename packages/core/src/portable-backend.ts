@@ -261,9 +261,8 @@ export class PortableBackend implements Backend {
     return UV_ENOTSUP;
   }
 
-  setGro(): number {
-    return UV_ENOTSUP;
-  }
+  /** Never on: the Socket refuses `gro` on this backend (features.gro). */
+  setGro(): void {}
 
   groState(): number {
     return 0;

@@ -184,8 +184,6 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   #sendBufferSize: number | undefined;
   #metadataFlags: number;
   #gro: boolean;
-  /** Why UDP_GRO is off although asked for: the kernel's errno. */
-  #groErrno = 0;
   #receiveBlockList: BlockList | undefined;
   #sendBlockList: BlockList | undefined;
   #received = { datagrams: 0, bytes: 0, batches: 0 };
@@ -238,8 +236,11 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     if (this.#reusePort && !this.#backend.features.reusePort) {
       throw errors.unsupported('reusePort', this.#backend.name);
     }
-    if (this.#gro && !this.#backend.features.gro) {
-      throw errors.unsupported('gro', this.#backend.name);
+    if (this.#gro) {
+      if (!this.#backend.features.gro) throw errors.unsupported('gro', this.#backend.name);
+      // Applied when the descriptor is made; a kernel without UDP_GRO leaves
+      // the socket reading datagrams one by one, and features.gro says why.
+      this.#backend.setGro();
     }
 
     if (typeof listener === 'function') this.on('message', listener);
@@ -448,8 +449,6 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   #startReceiving(): void {
     const backend = this.#backend;
     if (this.#metadataFlags) backend.setReceiveMetadata(this.#metadataFlags);
-    // A kernel without UDP_GRO leaves the socket reading datagrams one by one: features.gro says why.
-    if (this.#gro) this.#groErrno = backend.setGro();
     // node:dgram underneath starts reading by itself: stop it if paused.
     if (this.#paused) backend.recvStop();
     else backend.recvStart();
@@ -1047,9 +1046,11 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
 
   #groFeature(): FeatureState {
     if (!this.#gro) return { enabled: false, reason: 'not requested (createSocket option gro)' };
-    if (this.#groErrno) return { enabled: false, reason: `the kernel refused UDP_GRO: ${errnoException(this.#groErrno, 'setsockopt').message}` };
-    if (this.#backend.groState() === 1) return { enabled: true };
-    return { enabled: false, reason: this.#open ? 'not bound yet' : 'closed' };
+    if (!this.#open) return { enabled: false, reason: 'closed' };
+    const state = this.#backend.groState();
+    if (state === 1) return { enabled: true };
+    if (state < 0) return { enabled: false, reason: `the kernel refused UDP_GRO: ${errnoException(state, 'setsockopt').message}` };
+    return { enabled: false, reason: 'not bound yet' };
   }
 
   stats(): SocketStats {
@@ -1086,6 +1087,8 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
 
   /** Emits 'segments'; counts the batch unless #onBatch did. */
   #onSegments(data: Buffer[], segmentSizes: number[], rinfos: RemoteInfo[], counted: boolean): void {
+    // A 'messages' listener of the same batch may have closed the socket.
+    if (!this.#open) return;
     if (this.#receiveBlockList) {
       const list = this.#receiveBlockList;
       const kept = rinfos.map((rinfo) => !isBlocked(list, rinfo.address, rinfo.family));

@@ -222,6 +222,15 @@ describe.skipIf(backend !== 'native')('GRO on (native backend)', () => {
     expect(plain.features.gro).toEqual({ enabled: false, reason: 'not requested (createSocket option gro)' });
   });
 
+  it('is applied to a descriptor made by an implicit bind (connect), and reported off once closed', async () => {
+    const rx = await receiver('udp4');
+    const s = track(createSocket({ type: 'udp4', gro: true }));
+    await new Promise<void>((resolve) => s.connect(rx.address().port, '127.0.0.1', resolve));
+    expect(s.features.gro).toEqual({ enabled: true });
+    await new Promise<void>((resolve) => s.close(resolve));
+    expect(s.features.gro).toEqual({ enabled: false, reason: 'closed' });
+  });
+
   it("without gro, the kernel splits a GSO send: the same datagrams, one per read ('segments' sees segmentSize = length)", async () => {
     // Split, the datagrams take more of the receive buffer than the default.
     const rx = await receiver('udp4', { recvBufferSize: 4 * 1024 * 1024 });
