@@ -747,7 +747,7 @@ static void deliver_each(udpkit* h, size_t n) {
   napi_value obj, fn;
   size_t i;
 
-  if (h->onmessage == NULL ||
+  if (h->onmessage == NULL || each_left(h) <= 0 ||
       napi_get_reference_value(env, h->self, &obj) != napi_ok || obj == NULL ||
       napi_get_reference_value(env, h->onmessage, &fn) != napi_ok || fn == NULL)
     return;
