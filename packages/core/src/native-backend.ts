@@ -398,9 +398,9 @@ export class NativeBackend implements Backend {
     const each = events.wantsEach();
     const segments = events.wantsSegments();
     const split = each || !segments || events.wantsBatch();
-    let buffers: Buffer[] = [];
-    let rinfos: RemoteInfo[] = [];
-    if (split) [buffers, rinfos] = this.#split(count, data!, senders!, destinations, each);
+    const buffers: Buffer[] = [];
+    const rinfos: RemoteInfo[] = [];
+    if (split) this.#split(count, data!, senders!, destinations, each, buffers, rinfos);
     if (each) {
       this.#batch = buffers;
       this.#batchInfo = rinfos;
@@ -422,15 +422,21 @@ export class NativeBackend implements Backend {
   }
 
   /**
-   * The datagrams of the batch: a Buffer and an rinfo each. A 'message'
+   * The datagrams of the batch, into `buffers` and `rinfos`. A 'message'
    * Buffer owns its memory, as Node's do; a batch-only consumer reads views
    * of the one copy the helper made.
    */
-  #split(count: number, data: ArrayBuffer, senders: string[], destinations: string[] | undefined, own: boolean): [Buffer[], RemoteInfo[]] {
+  #split(
+    count: number,
+    data: ArrayBuffer,
+    senders: string[],
+    destinations: string[] | undefined,
+    own: boolean,
+    buffers: Buffer[],
+    rinfos: RemoteInfo[],
+  ): void {
     const meta = this.#meta;
     const family = this.#familyName;
-    const buffers: Buffer[] = [];
-    const rinfos: RemoteInfo[] = [];
     for (let i = 0; i < count; i++) {
       const m = i * META_STRIDE;
       const offset = meta[m]!;
@@ -455,7 +461,6 @@ export class NativeBackend implements Backend {
         rinfos.push(rinfo);
       }
     }
-    return [buffers, rinfos];
   }
 
   /** Emits the reads of the batch as the kernel gave them ('segments'). */
