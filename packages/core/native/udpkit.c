@@ -124,8 +124,14 @@ struct udpkit {
 typedef struct {
   addr_key key;
   napi_value str; /* NULL until the first address */
-  uint32_t index; /* of str in the batch's array of distinct senders */
 } addr_cache;
+
+/* The distinct senders of a batch, in order of first appearance. */
+typedef struct {
+  addr_cache last;
+  napi_value strs[RECV_BATCH];
+  uint32_t count;
+} sender_list;
 
 static const napi_type_tag handle_tag = {
   0x7564706b69742d68ULL, 0x616e646c652d7631ULL
@@ -395,19 +401,31 @@ static napi_value addr_string(napi_env env, addr_cache* c, const addr_key* known
   return c->str;
 }
 
-/* The index of the sender in the batch's array of distinct senders: its
- * string is appended when it differs from the previous datagram's. */
-static int sender_index(udpkit* h, addr_cache* c, napi_value senders, int family,
-                        const void* addr, uint32_t scope, uint32_t* index) {
-  napi_value before = c->str;
-  napi_value v = addr_string(h->env, c, &h->last_sender, h->last_sender_str, family, addr, scope);
+/* The index of the sender in the batch's distinct senders: a new entry
+ * when it differs from the previous read's. */
+static int sender_index(udpkit* h, sender_list* l, int family, const void* addr,
+                        uint32_t scope, uint32_t* index) {
+  napi_value before = l->last.str;
+  napi_value v = addr_string(h->env, &l->last, &h->last_sender, h->last_sender_str, family, addr, scope);
 
   if (v == NULL) return -1;
-  if (v != before) {
-    c->index = before == NULL ? 0 : c->index + 1;
-    if (napi_set_element(h->env, senders, c->index, v) != napi_ok) return -1;
+  if (v != before) l->strs[l->count++] = v;
+  *index = l->count - 1;
+  return 0;
+}
+
+/* The batch's senders for JavaScript: the string itself when there is one
+ * (the common case, and no array to build), else an array of them. */
+static int senders_value(napi_env env, const sender_list* l, napi_value* out) {
+  uint32_t i;
+
+  if (l->count == 1) {
+    *out = l->strs[0];
+    return 0;
   }
-  *index = c->index;
+  if (napi_create_array_with_length(env, l->count, out) != napi_ok) return -1;
+  for (i = 0; i < l->count; i++)
+    if (napi_set_element(env, *out, i, l->strs[i]) != napi_ok) return -1;
   return 0;
 }
 
@@ -763,7 +781,8 @@ static void deliver_each(udpkit* h, size_t n) {
 static void do_recv(udpkit* h) {
   napi_env env = h->env;
   recv_buf* rb = thread_recv_buf(env);
-  addr_cache from = { 0 }, to = { 0 };
+  sender_list from = { 0 };
+  addr_cache to = { 0 };
   napi_value argv[4], v;
   int32_t *meta, *status;
   struct sockaddr_in6 dest;
@@ -804,7 +823,6 @@ static void do_recv(udpkit* h) {
   for (i = 0; i < n; i++) total += rb->msgs[i].msg_len;
   want_dest = (h->meta_flags & META_DEST) != 0;
   if (napi_create_arraybuffer(env, total, (void**) &data, &argv[1]) != napi_ok ||
-      napi_create_array(env, &argv[2]) != napi_ok ||
       (want_dest && napi_create_array_with_length(env, n, &argv[3]) != napi_ok))
     goto fail;
 
@@ -828,13 +846,13 @@ static void do_recv(udpkit* h) {
 
     if (mh->msg_namelen == 0 || ss->ss_family == AF_UNSPEC) {
       m[2] = 0;
-      r = sender_index(h, &from, argv[2], AF_UNSPEC, no_addr, 0, &sender);
+      r = sender_index(h, &from, AF_UNSPEC, no_addr, 0, &sender);
     } else if (ss->ss_family == AF_INET6) {
       m[2] = ntohs(a6->sin6_port);
-      r = sender_index(h, &from, argv[2], AF_INET6, &a6->sin6_addr, a6->sin6_scope_id, &sender);
+      r = sender_index(h, &from, AF_INET6, &a6->sin6_addr, a6->sin6_scope_id, &sender);
     } else {
       m[2] = ntohs(a4->sin_port);
-      r = sender_index(h, &from, argv[2], AF_INET, &a4->sin_addr, 0, &sender);
+      r = sender_index(h, &from, AF_INET, &a4->sin_addr, 0, &sender);
     }
     if (r) goto fail;
     m[9] = (int32_t) sender;
@@ -853,9 +871,10 @@ static void do_recv(udpkit* h) {
   }
   if (have_drops) status[1] = (int32_t) drops;
   status[STATUS_EACH] = 0;
-  remember_sender(h, &from);
+  remember_sender(h, &from.last);
 
-  if (napi_create_int32(env, n, &argv[0]) != napi_ok) goto fail;
+  if (senders_value(env, &from, &argv[2]) || napi_create_int32(env, n, &argv[0]) != napi_ok)
+    goto fail;
   callback(h, h->onmessages, want_dest ? 4 : 3, argv);
   /* JavaScript said how it takes this batch: whole (status[2] < 0), or one
    * datagram at a time; the next batch is read for the same. */

@@ -65,7 +65,9 @@ interface Binding {
 
 type Handle = object & { readonly __brand?: 'udpkit handle' };
 type Defer = (report: () => void) => void;
-type OnMessages = (this: Handle, count: number, data?: ArrayBuffer, senders?: string[], destinations?: string[]) => void;
+/** `senders`: the batch's one sender address, or its distinct ones (see BINDING.md). */
+type Senders = string | string[];
+type OnMessages = (this: Handle, count: number, data?: ArrayBuffer, senders?: Senders, destinations?: string[]) => void;
 
 const MAX_BATCH = 64;
 /** Per read: offset, length, port, flags, interface, seconds (low, high), nanoseconds, GRO segment size, sender. */
@@ -107,7 +109,7 @@ export const nativeLoadError: Error | undefined = loaded.error;
 /** Backends by handle: the helper calls back with `this` = the handle, and this map holds no socket alive. */
 const owners = new WeakMap<Handle, NativeBackend>();
 
-function onMessages(this: Handle, count: number, data?: ArrayBuffer, senders?: string[], destinations?: string[]): void {
+function onMessages(this: Handle, count: number, data?: ArrayBuffer, senders?: Senders, destinations?: string[]): void {
   owners.get(this)?.deliver(count, data, senders, destinations);
 }
 
@@ -117,6 +119,11 @@ function onMessage(this: Handle): void {
 
 function onWritable(this: Handle): void {
   owners.get(this)?.drain();
+}
+
+/** The address of the sender `index` of a batch. */
+function senderOf(senders: Senders, index: number): string {
+  return typeof senders === 'string' ? senders : senders[index]!;
 }
 
 /** A Buffer with an ArrayBuffer of its own (the fastest of the ways measured: slice() is several times slower). */
@@ -388,7 +395,7 @@ export class NativeBackend implements Backend {
    * 'message'; the helper calls deliverNext() for each of the others, from a
    * callback of its own.
    */
-  deliver(count: number, data?: ArrayBuffer, senders?: string[], destinations?: string[]): void {
+  deliver(count: number, data?: ArrayBuffer, senders?: Senders, destinations?: string[]): void {
     const events = this.#events;
     if (count < 0) {
       events.onReceiveError(count);
@@ -429,7 +436,7 @@ export class NativeBackend implements Backend {
   #split(
     count: number,
     data: ArrayBuffer,
-    senders: string[],
+    senders: Senders,
     destinations: string[] | undefined,
     own: boolean,
     buffers: Buffer[],
@@ -443,7 +450,7 @@ export class NativeBackend implements Backend {
       const length = meta[m + 1]!;
       const port = meta[m + 2]!;
       const segment = meta[m + META_SEGMENT]!;
-      const address = senders[meta[m + META_SENDER]!]!;
+      const address = senderOf(senders, meta[m + META_SENDER]!);
       const extra = this.#metadataFlags !== 0 || meta[m + 3] !== 0;
       if (segment === 0 || length <= segment) {
         buffers.push(own ? copyOf(data, offset, length) : Buffer.from(data, offset, length));
@@ -464,7 +471,7 @@ export class NativeBackend implements Backend {
   }
 
   /** Emits the reads of the batch as the kernel gave them ('segments'). */
-  #deliverReads(count: number, data: ArrayBuffer, senders: string[], destinations: string[] | undefined, counted: boolean): void {
+  #deliverReads(count: number, data: ArrayBuffer, senders: Senders, destinations: string[] | undefined, counted: boolean): void {
     const meta = this.#meta;
     const family = this.#familyName;
     const buffers = new Array<Buffer>(count);
@@ -476,7 +483,7 @@ export class NativeBackend implements Backend {
       const segment = meta[m + META_SEGMENT]!;
       buffers[i] = Buffer.from(data, meta[m]!, length);
       segmentSizes[i] = segment === 0 || length <= segment ? length : segment;
-      const rinfo: RemoteInfo = { address: senders[meta[m + META_SENDER]!]!, family, port: meta[m + 2]!, size: length };
+      const rinfo: RemoteInfo = { address: senderOf(senders, meta[m + META_SENDER]!), family, port: meta[m + 2]!, size: length };
       if (this.#metadataFlags !== 0 || meta[m + 3] !== 0) this.#addMetadata(rinfo, m, i, destinations, true);
       rinfos[i] = rinfo;
     }

@@ -70,7 +70,7 @@ function peer(family: Family = 4, ip = family === 4 ? '127.0.0.1' : '::1'): Peer
   };
   p.h = b.create(
     family,
-    (n: number, data?: ArrayBuffer, addresses?: string[], dests?: string[]) => {
+    (n: number, data?: ArrayBuffer, senders?: string | string[], dests?: string[]) => {
       if (n < 0) {
         p.errors.push(n);
         return;
@@ -80,7 +80,7 @@ function peer(family: Family = 4, ip = family === 4 ? '127.0.0.1' : '::1'): Peer
         const m = meta.subarray(i * 10, i * 10 + 10);
         p.got.push({
           data: Buffer.from(data!, m[0], m[1]),
-          address: addresses![m[9]!]!,
+          address: typeof senders === 'string' ? senders : senders![m[9]!]!,
           port: m[2]!,
           flags: m[3]!,
           ifindex: m[4]!,
@@ -450,7 +450,7 @@ describe('send and receive', () => {
   it('remembers metadata flags set before the descriptor exists', async () => {
     const meta = new Int32Array(640);
     let dest: string | undefined;
-    const h = b.create(4, (_n: number, _d: ArrayBuffer, _a: string[], dests?: string[]) => (dest = dests?.[0]), () => {}, meta, new Int32Array(4));
+    const h = b.create(4, (_n: number, _d: ArrayBuffer, _s: string | string[], dests?: string[]) => (dest = dests?.[0]), () => {}, meta, new Int32Array(4));
     handles.push(h);
     expect(b.setRecvMetadata(h, 1)).toBe(0);
     expect(b.bind(h, '127.0.0.1', 0, 0)).toBe(0);
@@ -640,9 +640,9 @@ describe('adopting a descriptor', () => {
       childPrelude +
         `
 const type = b.guessHandleType(3);
-const h = b.create(4, (n, data, addrs) => {
+const h = b.create(4, (n, data, sender) => {
   const o = {}; b.getsockname(h, o);
-  console.log(JSON.stringify({ type, opened, again, port: o.port, text: Buffer.from(data, meta[0], meta[1]).toString(), from: addrs[0] }));
+  console.log(JSON.stringify({ type, opened, again, port: o.port, text: Buffer.from(data, meta[0], meta[1]).toString(), from: sender }));
   b.close(h);
 }, () => {}, meta, status);
 const opened = b.open(h, 3);
