@@ -1,7 +1,7 @@
 // `pnpm bench`: udpkit against node:dgram and a C sendmmsg/recvmmsg
 // reference, side by side in one run. See bench/README.md.
 //
-//   tsx bench/run.ts [--rounds 3] [--quick] [--backend native|portable] [--only send|receive|fanout]
+//   tsx bench/run.ts [--rounds 3] [--quick] [--backend native|portable] [--only send|receive|gro|fanout]
 //
 // Everything runs inside a network namespace made here and deleted at the
 // end (also on error or Ctrl-C), so no datagram can leave the machine:
@@ -13,6 +13,9 @@
 //   time on 127.0.0.1, paced so that node:dgram keeps up.
 // - FAN-OUT (bench/fanout.ts): the namespace's loopback; floods from several
 //   source ports into 1 or 2 worker threads sharing a port with reusePort.
+// - GRO: loopback too, unpaced: a C GSO sender (64 segments of 64 B per
+//   sendmsg) into UDP_GRO receivers (C, udpkit 'messages', udpkit
+//   'segments'), against node:dgram send() into node:dgram 'message'.
 //
 // Each contender is a child process; each reports its own CPU time for the
 // measured part (after a warm-up). Rounds interleave the contenders, the
@@ -68,8 +71,15 @@ const CPU_SENDER = undefined;
 const CPU_RECEIVER = '1';
 const CPU_FLOOD = '0';
 const CHILD_TIMEOUT_MS = 60_000;
+/** GRO path: datagrams per run, 64 B, sent as fast as the sender can (64 segments per GSO sendmsg). */
+const GRO_SIZE = 64;
+const GRO_SEGMENTS = 64;
+const GRO_COUNT = Math.round(4_000_000 * SCALE);
+/** The node:dgram pair moves ~0.2-0.4 M/s: fewer datagrams for the same time. */
+const GRO_DGRAM_COUNT = Math.round(400_000 * SCALE);
 
 type Contender = { id: string; label: string; kind: 'c' | 'node' };
+type Path = 'send' | 'receive' | 'gro';
 
 // udpkit's send() and sendMany() without GSO, as the C sendmmsg reference;
 // the GSO contenders send the same windows of 64 to one destination.
@@ -91,9 +101,15 @@ const RECEIVE_CONTENDERS: Contender[] = [
   { id: 'messages', label: "udpkit 'messages'", kind: 'node' },
   { id: 'c', label: 'C recvmmsg(64)', kind: 'c' },
 ];
+const GRO_CONTENDERS: Contender[] = [
+  { id: 'dgram', label: "node:dgram send→'message'", kind: 'node' },
+  { id: 'messages', label: "GSO→udpkit GRO 'messages'", kind: 'node' },
+  { id: 'segments', label: "GSO→udpkit GRO 'segments'", kind: 'node' },
+  { id: 'c', label: 'C GSO→GRO', kind: 'c' },
+];
 
 interface Target {
-  path: 'send' | 'receive';
+  path: Path;
   size: number;
   /** What the ratio divides: contender ids, `metric` of each. */
   over: string;
@@ -132,10 +148,19 @@ for (const { size } of RECEIVE_SIZES) {
   );
 }
 
+for (const over of ['messages', 'segments']) {
+  const form = over === 'messages' ? "'messages'" : "'segments'";
+  RATIOS.push(
+    { path: 'gro', size: GRO_SIZE, over, under: 'dgram', metric: 'pps', label: `GRO ${form} / node:dgram (datagrams/s)`, goal: { op: '>=', value: 20 } },
+    { path: 'gro', size: GRO_SIZE, over, under: 'c', metric: 'pps', label: `GRO ${form} / C GSO→GRO (datagrams/s)`, goal: { op: '>=', value: 0.5 } },
+    { path: 'gro', size: GRO_SIZE, over, under: 'c', metric: 'cpuPerDatagram', label: `GRO ${form} / C GSO→GRO (CPU per datagram)` },
+  );
+}
+
 // ---- one measurement ----------------------------------------------------------
 
 interface Measurement {
-  path: 'send' | 'receive';
+  path: Path;
   size: number;
   contender: string;
   round: number;
@@ -302,11 +327,53 @@ async function measureReceive(contender: Contender, size: number, count: number,
   };
 }
 
+/**
+ * One GRO-path pair: the receiver (pinned like the receive path's) takes what
+ * the sender sends as fast as it can; datagrams/s is what the receiver got
+ * per second of its measured wall time, drops are the rest.
+ */
+async function measureGro(contender: Contender, round: number, backend: string): Promise<Measurement> {
+  const count = contender.id === 'dgram' ? GRO_DGRAM_COUNT : GRO_COUNT;
+  const warmup = Math.round(count / 10);
+  const idleMs = 300;
+  const argv =
+    contender.kind === 'c'
+      ? [join(binDir, 'sink'), String(count), String(warmup), String(RCVBUF), String(idleMs), String(BATCH), '1']
+      : contender.id === 'dgram'
+        ? nodeChild('receiver.ts', { impl: 'dgram', expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs })
+        : [...nodeChild('receiver.ts', { impl: contender.id, backend, expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs }), '--gro'];
+  const receiver = inNamespace(CPU_RECEIVER, argv, `${contender.label}`);
+  const ready = await receiver.ready;
+  if (!ready) return receiver.result.then(() => { throw new Error(`${contender.label} never got ready`); });
+  const port = ready.split(' ')[1]!;
+  const senderArgv =
+    contender.id === 'dgram'
+      ? nodeChild('sender.ts', { impl: 'dgram', backend, address: '127.0.0.1', port, size: GRO_SIZE, count, warmup: 0, window: BATCH })
+      : [join(binDir, 'gso-flood'), '127.0.0.1', port, String(GRO_SIZE), String(count), String(GRO_SEGMENTS)];
+  const sender = await inNamespace(CPU_FLOOD, senderArgv, `${contender.label} sender`).result;
+  const raw = await receiver.result;
+  const measured = Number(raw.measured);
+  const cpuUs = Number(raw.cpuUs);
+  const wallUs = Number(raw.wallUs);
+  const sent = Number(sender.sent);
+  const received = Number(raw.received);
+  if (measured <= 0) throw new Error(`${contender.label} received nothing after the warm-up (${received} of ${sent})`);
+  return {
+    path: 'gro', size: GRO_SIZE, contender: contender.id, round, measured, cpuUs, wallUs,
+    pps: measured / (wallUs / 1e6),
+    cpuPerDatagram: cpuUs / measured,
+    userPerDatagram: Number(raw.userUs) / measured,
+    sent, received, drops: sent - received,
+    wakeups: raw.wakeups === undefined ? undefined : Number(raw.wakeups),
+    raw: { ...raw, sender },
+  };
+}
+
 // ---- preparation ----------------------------------------------------------------
 
 function compileReferences(): void {
   mkdirSync(binDir, { recursive: true });
-  for (const name of ['flood', 'sink']) {
+  for (const name of ['flood', 'sink', 'gso-flood']) {
     const source = join(benchDir, 'reference', `${name}.c`);
     const binary = join(binDir, name);
     if (existsSync(binary) && statSync(binary).mtimeMs > statSync(source).mtimeMs) continue;
@@ -358,6 +425,7 @@ async function main(): Promise<number> {
   const doSend = !args.only || args.only === 'send';
   const doReceive = !args.only || args.only === 'receive';
   const doFanout = !args.only || args.only === 'fanout';
+  const doGro = !args.only || args.only === 'gro';
   const measurements: Measurement[] = [];
   let fanout: FanoutMeasurement[] = [];
   const started = Date.now();
@@ -382,6 +450,13 @@ async function main(): Promise<number> {
             measurements.push(m);
             console.log(`round ${round}  recv ${String(size).padStart(4)} B  ${contender.label.padEnd(22)} ${fmt.us(m.cpuPerDatagram)}/datagram  drops ${fmt.pct(m.drops! / m.sent!)}`);
           }
+        }
+      }
+      if (doGro) {
+        for (const contender of rotate(GRO_CONTENDERS)) {
+          const m = await measureGro(contender, round, backend);
+          measurements.push(m);
+          console.log(`round ${round}  gro  ${String(GRO_SIZE).padStart(4)} B  ${contender.label.padEnd(26)} ${fmt.pps(m.pps).padStart(9)}  ${fmt.us(m.cpuPerDatagram)}/datagram  drops ${fmt.pct(m.drops! / m.sent!)}`);
         }
       }
     }
@@ -409,13 +484,14 @@ async function main(): Promise<number> {
   for (const [path, sizes, contenders] of [
     ['send', doSend ? SEND_SIZES : [], sendContenders],
     ['receive', doReceive ? RECEIVE_SIZES : [], RECEIVE_CONTENDERS],
+    ['gro', doGro ? [{ size: GRO_SIZE }] : [], GRO_CONTENDERS],
   ] as const) {
     for (const { size } of sizes) {
       for (const c of contenders) {
         const ms = pick(path, size, c.id);
         const cpu = ms.map((m) => m.cpuPerDatagram);
         const pps = median(ms.map((m) => m.pps));
-        const drops = path === 'receive' ? median(ms.map((m) => m.drops! / m.sent!)) : undefined;
+        const drops = path !== 'send' ? median(ms.map((m) => m.drops! / m.sent!)) : undefined;
         const perWake = ms.every((m) => m.wakeups) ? median(ms.map((m) => m.received! / m.wakeups!)) : undefined;
         const spread = (Math.max(...cpu) - Math.min(...cpu)) / median(cpu);
         const user = median(ms.map((m) => m.userPerDatagram));
@@ -426,7 +502,7 @@ async function main(): Promise<number> {
         summary.push({ path, size, contender: c.id, label: c.label, pps, cpuPerDatagramUs: median(cpu), userPerDatagramUs: user, busy, spread, drops, perWakeup: perWake });
         rows.push([
           `${path.padEnd(7)} ${String(size).padStart(4)} B  ${c.label}`,
-          path === 'send' ? fmt.pps(pps) : `(paced) ${fmt.pps(pps)}`,
+          path === 'receive' ? `(paced) ${fmt.pps(pps)}` : fmt.pps(pps),
           fmt.us(median(cpu)),
           fmt.us(user),
           `±${fmt.pct(spread / 2)}`,
@@ -443,7 +519,7 @@ async function main(): Promise<number> {
   const ratioRows: string[][] = [['ratio', 'median', 'target (64 B)', '']];
   let misses = 0;
   for (const t of RATIOS) {
-    if ((t.path === 'send' && !doSend) || (t.path === 'receive' && !doReceive)) continue;
+    if ((t.path === 'send' && !doSend) || (t.path === 'receive' && !doReceive) || (t.path === 'gro' && !doGro)) continue;
     const perRound: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const a = measurements.find((m) => m.path === t.path && m.size === t.size && m.contender === t.over && m.round === round);
@@ -492,7 +568,10 @@ async function main(): Promise<number> {
     loadavg: os.loadavg(),
     backend,
     notes,
-    config: { rounds: ROUNDS, batch: BATCH, rcvbuf: RCVBUF, send: SEND_SIZES, receive: RECEIVE_SIZES },
+    config: {
+      rounds: ROUNDS, batch: BATCH, rcvbuf: RCVBUF, send: SEND_SIZES, receive: RECEIVE_SIZES,
+      gro: { size: GRO_SIZE, segments: GRO_SEGMENTS, count: GRO_COUNT, dgramCount: GRO_DGRAM_COUNT },
+    },
     summary,
     ratios,
     measurements,

@@ -27,9 +27,10 @@
 #define RECV_EACH 32      /* the same while onmessage takes them one by one:
                            * libuv's reads per wake-up, so the loop's other
                            * phases (setImmediate) run as often as in Node */
-#define RECV_SLOT 65536   /* bytes per datagram: any UDP payload fits */
-#define RECV_CTRL 256     /* ancillary data per datagram: what we ask for takes
-                           * at most 92 bytes; the rest is room for options set
+#define RECV_SLOT 65536   /* bytes per read: any UDP payload, or any GRO
+                           * coalesced read (at most 64 KiB), fits */
+#define RECV_CTRL 256     /* ancillary data per read: what we ask for takes
+                           * at most 116 bytes; the rest is room for options set
                            * on an adopted descriptor (IP_RECVTTL, SO_TIMESTAMPING...) */
 #define SEND_BATCH 1024   /* datagrams per sendmmsg (UIO_MAXIOV) */
 #define GSO_SEGMENTS 64   /* datagrams per UDP_SEGMENT send: UDP_MAX_SEGMENTS
@@ -38,7 +39,7 @@
                              IPv4 and UDP headers (IPv6 allows 20 more) */
 #define GSO_SAFE_SIZE 1232 /* a segment any IPv6 path carries (1280 - 48):
                              a refusal above it may be the route's MTU */
-#define META_STRIDE 8
+#define META_STRIDE 10
 #define STATUS_LEN 4
 #define STATUS_EACH 2     /* status[2]: datagrams of the batch still for onmessage */
 #define STATUS_SENDS 3    /* status[3]: sendmmsg calls of the last send() that sent */
@@ -98,6 +99,13 @@ typedef struct {
 
 typedef struct udpkit udpkit;
 
+/* An address as the kernel gave it: tells whether the next one repeats it. */
+typedef struct {
+  int family; /* AF_UNSPEC: none */
+  uint32_t scope;
+  unsigned char addr[16];
+} addr_key;
+
 /* Separate from udpkit: it lives until its close callback, which may come
  * after the handle's finalizer. */
 typedef struct {
@@ -117,7 +125,9 @@ struct udpkit {
   int events;   /* UV_READABLE | UV_WRITABLE wanted */
   int unref;
   int meta_flags;
+  int gro;        /* UDP_GRO wanted: 1, then 2 once on, or -errno refused */
   int recv_width; /* datagrams the next recvmmsg asks for */
+  int recv_slot;  /* bytes read per slot: RECV_SLOT unless setRecvSlot */
   int strong;   /* self is a strong reference while polling */
   poller* poller;
   send_buf* sb;
@@ -131,16 +141,27 @@ struct udpkit {
   napi_ref self;
   napi_ref meta;
   napi_ref status;
+  napi_ref onmessages;
+  napi_ref onwritable;
   napi_ref onmessage; /* NULL: batches only */
   napi_async_context actx;
+  /* The last sender of the previous batch and its string: a feed from one
+   * sender gets one string, formatted once, not one per batch. */
+  addr_key last_sender;
+  napi_ref last_sender_str;
 };
 
 typedef struct {
-  int family;
-  uint32_t scope;
-  unsigned char addr[16];
-  napi_value str;
+  addr_key key;
+  napi_value str; /* NULL until the first address */
 } addr_cache;
+
+/* The distinct senders of a batch, in order of first appearance. */
+typedef struct {
+  addr_cache last;
+  napi_value strs[RECV_BATCH];
+  uint32_t count;
+} sender_list;
 
 static const napi_type_tag handle_tag = {
   0x7564706b69742d68ULL, 0x616e646c652d7631ULL
@@ -372,23 +393,81 @@ static void format_addr(int family, const void* addr, uint32_t scope, char* out)
     snprintf(out + n + 1, IF_NAMESIZE + 1, "%u", scope);
 }
 
-/* The string for an address, reused while the same address repeats. */
-static napi_value addr_string(napi_env env, addr_cache* c, int family,
-                              const void* addr, uint32_t scope) {
-  size_t len = family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
+static const unsigned char no_addr[16];
+
+static size_t addr_len(int family) {
+  return family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
+}
+
+static int key_is(const addr_key* k, int family, const void* addr, uint32_t scope) {
+  return k->family == family && k->scope == scope &&
+         memcmp(k->addr, addr, addr_len(family)) == 0;
+}
+
+/* The string for an address, reused while the same address repeats, and
+ * taken from `known` (a string kept from an earlier batch) when it is that
+ * one's. */
+static napi_value addr_string(napi_env env, addr_cache* c, const addr_key* known,
+                              napi_ref known_str, int family, const void* addr,
+                              uint32_t scope) {
+  size_t len = addr_len(family);
   char buf[ADDR_MAX];
 
-  if (c->str != NULL && c->family == family && c->scope == scope &&
-      (len == 0 || memcmp(c->addr, addr, len) == 0))
-    return c->str;
-  buf[0] = '\0';
-  if (len != 0) format_addr(family, addr, scope, buf);
-  if (napi_create_string_latin1(env, buf, NAPI_AUTO_LENGTH, &c->str) != napi_ok)
+  if (c->str != NULL && key_is(&c->key, family, addr, scope)) return c->str;
+  c->str = NULL;
+  if (known_str != NULL && key_is(known, family, addr, scope) &&
+      napi_get_reference_value(env, known_str, &c->str) != napi_ok)
     return NULL;
-  c->family = family;
-  c->scope = scope;
-  if (len != 0) memcpy(c->addr, addr, len);
+  if (c->str == NULL) {
+    buf[0] = '\0';
+    if (len != 0) format_addr(family, addr, scope, buf);
+    if (napi_create_string_latin1(env, buf, NAPI_AUTO_LENGTH, &c->str) != napi_ok)
+      return NULL;
+  }
+  memset(&c->key, 0, sizeof c->key);
+  c->key.family = family;
+  c->key.scope = scope;
+  memcpy(c->key.addr, addr, len);
   return c->str;
+}
+
+/* The index of the sender in the batch's distinct senders: a new entry
+ * when it differs from the previous read's. */
+static int sender_index(udpkit* h, sender_list* l, int family, const void* addr,
+                        uint32_t scope, uint32_t* index) {
+  napi_value before = l->last.str;
+  napi_value v = addr_string(h->env, &l->last, &h->last_sender, h->last_sender_str, family, addr, scope);
+
+  if (v == NULL) return -1;
+  if (v != before) l->strs[l->count++] = v;
+  *index = l->count - 1;
+  return 0;
+}
+
+/* The batch's senders for JavaScript: the string itself when there is one
+ * (the common case, and no array to build), else an array of them. */
+static int senders_value(napi_env env, const sender_list* l, napi_value* out) {
+  uint32_t i;
+
+  if (l->count == 1) {
+    *out = l->strs[0];
+    return 0;
+  }
+  if (napi_create_array_with_length(env, l->count, out) != napi_ok) return -1;
+  for (i = 0; i < l->count; i++)
+    if (napi_set_element(env, *out, i, l->strs[i]) != napi_ok) return -1;
+  return 0;
+}
+
+/* Keeps the batch's last sender string for the next batch. */
+static void remember_sender(udpkit* h, const addr_cache* c) {
+  if (c->str == NULL || (h->last_sender_str != NULL &&
+                         key_is(&h->last_sender, c->key.family, c->key.addr, c->key.scope)))
+    return;
+  if (h->last_sender_str != NULL) napi_delete_reference(h->env, h->last_sender_str);
+  h->last_sender_str = NULL;
+  if (napi_create_reference(h->env, c->str, 1, &h->last_sender_str) == napi_ok)
+    h->last_sender = c->key;
 }
 
 static int set_addr_props(napi_env env, napi_value out, const struct sockaddr_storage* ss) {
@@ -453,6 +532,14 @@ static int apply_meta(int fd, int family, int flags) {
   return r ? -errno : 0;
 }
 
+/* UDP_GRO on fd; a kernel that refuses it leaves the socket reading
+ * datagrams one by one, and the reason is kept for groState(). */
+static void apply_gro(udpkit* h, int fd) {
+  int yes = 1;
+
+  h->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &yes, sizeof yes) ? -errno : 2;
+}
+
 /* Takes fd as the handle's descriptor (the caller closes it on failure). */
 static int attach(udpkit* h, int fd, int family) {
   int yes = 1;
@@ -462,6 +549,7 @@ static int attach(udpkit* h, int fd, int family) {
   /* The kernel's drop counter then comes with each datagram. */
   if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &yes, sizeof yes)) return -errno;
   if (h->meta_flags && (err = apply_meta(fd, family, h->meta_flags))) return err;
+  if (h->gro) apply_gro(h, fd);
   p = calloc(1, sizeof *p);
   if (p == NULL) return -ENOMEM;
   if (napi_add_async_cleanup_hook(h->env, on_env_exit, p, &p->hook) != napi_ok) {
@@ -594,12 +682,13 @@ static void report(napi_env env, napi_status status) {
     napi_fatal_exception(env, exc);
 }
 
-static void callback(udpkit* h, const char* name, size_t argc, const napi_value* argv) {
+/* fn (a reference held since create) with this = the handle. */
+static void callback(udpkit* h, napi_ref fn_ref, size_t argc, const napi_value* argv) {
   napi_env env = h->env;
   napi_value obj, fn;
 
   if (napi_get_reference_value(env, h->self, &obj) != napi_ok || obj == NULL ||
-      napi_get_named_property(env, obj, name, &fn) != napi_ok)
+      napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL)
     return;
   /* make_callback, not call_function: async context, then nextTick and
    * microtask queues drain as after Node's own callbacks. */
@@ -651,8 +740,20 @@ static void parse_cmsgs(struct msghdr* mh, int32_t* m, uint32_t* drops, int* hav
       dest->sin6_family = AF_INET6;
       dest->sin6_addr = pi6.ipi6_addr;
       dest->sin6_scope_id = pi6.ipi6_ifindex;
+    } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int segment;
+
+      if ((p = cmsg_payload(c, sizeof segment)) == NULL) continue;
+      memcpy(&segment, p, sizeof segment);
+      m[8] = segment;
     }
   }
+}
+
+/* The datagrams of a read of len bytes: one, or with GRO the segments of
+ * `segment` bytes it coalesced, the last one shorter if it is. */
+static size_t datagrams_in(size_t len, int32_t segment) {
+  return segment > 0 && len > (size_t) segment ? (len + segment - 1) / segment : 1;
 }
 
 /* The thread's receive buffers, made at its first recvStart. */
@@ -689,12 +790,12 @@ static int32_t each_left(udpkit* h) {
 
 /* onmessage() while JavaScript asks (status[2] > 0): at most n times,
  * whatever it writes, and never after close(). */
-static void deliver_each(udpkit* h, int n) {
+static void deliver_each(udpkit* h, size_t n) {
   napi_env env = h->env;
   napi_value obj, fn;
-  int i;
+  size_t i;
 
-  if (h->onmessage == NULL ||
+  if (h->onmessage == NULL || each_left(h) <= 0 ||
       napi_get_reference_value(env, h->self, &obj) != napi_ok || obj == NULL ||
       napi_get_reference_value(env, h->onmessage, &fn) != napi_ok || fn == NULL)
     return;
@@ -705,17 +806,19 @@ static void deliver_each(udpkit* h, int n) {
 /* One recvmmsg per readable wake-up, copied out of the thread's buffers, then
  * one call into JavaScript for the batch and, while JavaScript asks for them
  * (status[2] > 0), one per datagram: Node's tick and microtask queues drain
- * after each, and an exception in one does not cost the others. */
+ * after each, and an exception in one does not cost the others. With GRO a
+ * read may hold many datagrams: JavaScript splits it by meta[8]. */
 static void do_recv(udpkit* h) {
   napi_env env = h->env;
   recv_buf* rb = thread_recv_buf(env);
-  addr_cache from = { 0 }, to = { 0 };
+  sender_list from = { 0 };
+  addr_cache to = { 0 };
   napi_value argv[4], v;
   int32_t *meta, *status;
   struct sockaddr_in6 dest;
-  uint32_t drops = 0;
+  uint32_t drops = 0, sender;
   int have_drops = 0;
-  size_t total, off;
+  size_t total, off, datagrams;
   char* data;
   int want_dest;
   int i, n;
@@ -727,6 +830,7 @@ static void do_recv(udpkit* h) {
   for (i = 0; i < RECV_BATCH; i++) {
     rb->msgs[i].msg_hdr.msg_namelen = sizeof rb->names[i];
     rb->msgs[i].msg_hdr.msg_controllen = RECV_CTRL;
+    rb->iov[i].iov_len = h->recv_slot;
   }
   do
     n = recvmmsg(h->fd, rb->msgs, h->recv_width, MSG_DONTWAIT, NULL);
@@ -734,7 +838,7 @@ static void do_recv(udpkit* h) {
   if (n == -1) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     if (napi_create_int32(env, -errno, &argv[0]) == napi_ok)
-      callback(h, "onmessages", 1, argv);
+      callback(h, h->onmessages, 1, argv);
     return;
   }
   if (n == 0) return;
@@ -749,11 +853,11 @@ static void do_recv(udpkit* h) {
   for (i = 0; i < n; i++) total += rb->msgs[i].msg_len;
   want_dest = (h->meta_flags & META_DEST) != 0;
   if (napi_create_arraybuffer(env, total, (void**) &data, &argv[1]) != napi_ok ||
-      napi_create_array_with_length(env, n, &argv[2]) != napi_ok ||
       (want_dest && napi_create_array_with_length(env, n, &argv[3]) != napi_ok))
     goto fail;
 
   off = 0;
+  datagrams = 0;
   for (i = 0; i < n; i++) {
     struct msghdr* mh = &rb->msgs[i].msg_hdr;
     const struct sockaddr_storage* ss = &rb->names[i];
@@ -761,46 +865,51 @@ static void do_recv(udpkit* h) {
     const struct sockaddr_in* a4 = (const struct sockaddr_in*) ss;
     int32_t* m = meta + i * META_STRIDE;
     size_t len = rb->msgs[i].msg_len;
+    int r;
 
     memcpy(data + off, rb->slab[i], len);
     m[0] = (int32_t) off;
     m[1] = (int32_t) len;
     m[3] = (mh->msg_flags & MSG_TRUNC) ? 1 : 0;
-    m[4] = m[5] = m[6] = m[7] = 0;
+    m[4] = m[5] = m[6] = m[7] = m[8] = 0;
     off += len;
 
     if (mh->msg_namelen == 0 || ss->ss_family == AF_UNSPEC) {
       m[2] = 0;
-      v = addr_string(env, &from, AF_UNSPEC, NULL, 0);
+      r = sender_index(h, &from, AF_UNSPEC, no_addr, 0, &sender);
     } else if (ss->ss_family == AF_INET6) {
       m[2] = ntohs(a6->sin6_port);
-      v = addr_string(env, &from, AF_INET6, &a6->sin6_addr, a6->sin6_scope_id);
+      r = sender_index(h, &from, AF_INET6, &a6->sin6_addr, a6->sin6_scope_id, &sender);
     } else {
       m[2] = ntohs(a4->sin_port);
-      v = addr_string(env, &from, AF_INET, &a4->sin_addr, 0);
+      r = sender_index(h, &from, AF_INET, &a4->sin_addr, 0, &sender);
     }
-    if (v == NULL || napi_set_element(env, argv[2], i, v) != napi_ok) goto fail;
+    if (r) goto fail;
+    m[9] = (int32_t) sender;
 
     dest.sin6_family = AF_UNSPEC;
     dest.sin6_scope_id = 0;
     if (mh->msg_controllen > 0) parse_cmsgs(mh, m, &drops, &have_drops, &dest);
+    datagrams += datagrams_in(len, m[8]);
     if (want_dest) {
       if (dest.sin6_family == AF_UNSPEC)
         napi_get_undefined(env, &v);
       else
-        v = addr_string(env, &to, dest.sin6_family, &dest.sin6_addr, dest.sin6_scope_id);
+        v = addr_string(env, &to, NULL, NULL, dest.sin6_family, &dest.sin6_addr, dest.sin6_scope_id);
       if (v == NULL || napi_set_element(env, argv[3], i, v) != napi_ok) goto fail;
     }
   }
   if (have_drops) status[1] = (int32_t) drops;
   status[STATUS_EACH] = 0;
+  remember_sender(h, &from.last);
 
-  if (napi_create_int32(env, n, &argv[0]) != napi_ok) goto fail;
-  callback(h, "onmessages", want_dest ? 4 : 3, argv);
+  if (senders_value(env, &from, &argv[2]) || napi_create_int32(env, n, &argv[0]) != napi_ok)
+    goto fail;
+  callback(h, h->onmessages, want_dest ? 4 : 3, argv);
   /* JavaScript said how it takes this batch: whole (status[2] < 0), or one
    * datagram at a time; the next batch is read for the same. */
   h->recv_width = h->onmessage != NULL && each_left(h) >= 0 ? RECV_EACH : RECV_BATCH;
-  deliver_each(h, n);
+  deliver_each(h, datagrams);
   return;
 
 fail:
@@ -824,7 +933,7 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   if (!h->closed && (events & UV_WRITABLE) && (h->events & UV_WRITABLE)) {
     h->events &= ~UV_WRITABLE;
     poll_update(h);
-    callback(h, "onwritable", 0, NULL);
+    callback(h, h->onwritable, 0, NULL);
   } else if (status < 0 && !h->closed) {
     poll_update(h); /* restart what libuv stopped */
   }
@@ -841,6 +950,9 @@ static void finalize(napi_env env, void* data, void* hint) {
   if (h->self != NULL) napi_delete_reference(env, h->self);
   if (h->meta != NULL) napi_delete_reference(env, h->meta);
   if (h->status != NULL) napi_delete_reference(env, h->status);
+  if (h->last_sender_str != NULL) napi_delete_reference(env, h->last_sender_str);
+  if (h->onmessages != NULL) napi_delete_reference(env, h->onmessages);
+  if (h->onwritable != NULL) napi_delete_reference(env, h->onwritable);
   if (h->onmessage != NULL) napi_delete_reference(env, h->onmessage);
   free(h);
 }
@@ -871,7 +983,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   if (!is_type(env, argv[1], napi_function) || !is_type(env, argv[2], napi_function))
     return type_error(env, "udpkit: onmessages and onwritable must be functions");
   if (!is_int32_array(env, argv[3], META_STRIDE * RECV_BATCH))
-    return type_error(env, "udpkit: meta must be an Int32Array of at least 512 elements");
+    return type_error(env, "udpkit: meta must be an Int32Array of at least 640 elements");
   if (!is_int32_array(env, argv[4], STATUS_LEN))
     return type_error(env, "udpkit: status must be an Int32Array of at least 4 elements");
   each = is_type(env, argv[5], napi_function);
@@ -888,6 +1000,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   h->family = family == 6 ? AF_INET6 : AF_INET;
   h->recv_width = each ? RECV_EACH : RECV_BATCH;
   h->gso_max_size = GSO_BYTES;
+  h->recv_slot = RECV_SLOT;
   if (napi_get_uv_event_loop(env, &h->loop) != napi_ok ||
       napi_create_object(env, &obj) != napi_ok ||
       napi_wrap(env, obj, h, finalize, NULL, NULL) != napi_ok) {
@@ -902,6 +1015,10 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   TRY(napi_create_reference(env, obj, 0, &h->self));
   TRY(napi_create_reference(env, argv[3], 1, &h->meta));
   TRY(napi_create_reference(env, argv[4], 1, &h->status));
+  /* Weak: the handle's own properties hold them, and a strong reference
+   * would root whatever they close over (the handle itself, perhaps). */
+  TRY(napi_create_reference(env, argv[1], 0, &h->onmessages));
+  TRY(napi_create_reference(env, argv[2], 0, &h->onwritable));
   if (each) TRY(napi_create_reference(env, argv[5], 1, &h->onmessage));
   TRY(napi_create_string_latin1(env, "UDPKIT", NAPI_AUTO_LENGTH, &name));
   /* A resource of its own, not the handle: Node 26 holds the async
@@ -1294,6 +1411,41 @@ static napi_value js_set_recv_metadata(napi_env env, napi_callback_info info) {
   if (h->fd != -1 && (err = apply_meta(h->fd, h->family, flags))) return ret_int(env, err);
   h->meta_flags = flags;
   return ret_int(env, 0);
+}
+
+static napi_value js_set_gro(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  /* Remembered: a descriptor made later gets it too. */
+  h->gro = 1;
+  if (h->fd != -1) apply_gro(h, h->fd);
+  return ret_int(env, h->gro < 0 ? h->gro : 0);
+}
+
+/* Fewer bytes per read than the 64 KiB any datagram fits in: what the
+ * tests use to make the kernel truncate (MSG_TRUNC) a read. */
+static napi_value js_set_recv_slot(napi_env env, napi_callback_info info) {
+  double bytes;
+  udpkit* h;
+  ARGS(2);
+
+  if (!(h = get_handle(env, argv[0])) || !get_number(env, argv[1], "bytes", &bytes)) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  if (!is_int(bytes, 1, RECV_SLOT)) return ret_int(env, -EINVAL);
+  h->recv_slot = (int) bytes;
+  return ret_int(env, 0);
+}
+
+static napi_value js_gro_state(napi_env env, napi_callback_info info) {
+  udpkit* h;
+  ARGS(1);
+
+  if (!(h = get_handle(env, argv[0]))) return NULL;
+  if (h->closed) return ret_int(env, -EBADF);
+  return ret_int(env, h->gro == 2 ? 1 : h->gro < 0 ? h->gro : 0);
 }
 
 static napi_value js_sockaddr(napi_env env, napi_callback_info info) {
@@ -1786,6 +1938,9 @@ NAPI_MODULE_INIT() {
     { "setMulticastAll", js_set_multicast_all },
     { "bufferSize", js_buffer_size },
     { "setRecvMetadata", js_set_recv_metadata },
+    { "setGro", js_set_gro },
+    { "groState", js_gro_state },
+    { "setRecvSlot", js_set_recv_slot },
     { "sockaddr", js_sockaddr },
     { "send", js_send },
     { "setGso", js_set_gso },

@@ -33,12 +33,13 @@ EOF
 cat >"$work/exercise.mjs" <<'EOF'
 // Every path of the helper, briefly; output is checked at the end.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 const b = createRequire(import.meta.url)(process.env.UDPKIT_ADDON);
-const meta = new Int32Array(512);
+const meta = new Int32Array(640);
 const status = new Int32Array(4);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Packs views (or arrays of views) and sockaddr()/null destinations the way
@@ -63,11 +64,12 @@ async function until(what, fn, ms = 30000) {
   }
 }
 function peer(family = 4) {
-  const p = { got: [], errors: [], dests: [] };
+  const p = { got: [], errors: [], dests: [], segments: [] };
   p.h = b.create(family, (n, data, addrs, dests) => {
     if (n < 0) return void p.errors.push(n);
     for (let i = 0; i < n; i++) {
-      p.got.push(Buffer.from(data, meta[i * 8], meta[i * 8 + 1]));
+      p.got.push(Buffer.from(data, meta[i * 10], meta[i * 10 + 1]));
+      p.segments.push(meta[i * 10 + 8]);
       if (dests) p.dests.push(dests[i]);
     }
   }, () => p.onwritable?.(), meta, status);
@@ -189,6 +191,31 @@ for (const family of [4, 6]) {
   send(tx.h, [Buffer.from('x')], null, 0, 1);
   await until('ECONNREFUSED', () => tx.errors.length === 1);
   b.close(tx.h);
+}
+
+// GRO: coalesced reads from a GSO sender, one of them cut (setRecvSlot);
+// UDP_GRO asked for before the descriptor exists and after
+{
+  const rx = peer(6);
+  assert.equal(b.setGro(rx.h), 0);
+  assert.equal(b.groState(rx.h), 1);
+  b.setRecvMetadata(rx.h, 3);
+  b.recvStart(rx.h);
+  execFileSync(process.env.GSO_SEND, ['::1', String(rx.port), '64:4096', '100:250', '7:7']);
+  await until('gro', () => rx.got.length === 3);
+  assert.deepEqual(rx.got.map((d) => d.length), [4096, 250, 7]);
+  assert.deepEqual(rx.segments, [64, 100, 0]);
+  assert.equal(b.setRecvSlot(rx.h, 1000), 0);
+  execFileSync(process.env.GSO_SEND, ['::1', String(rx.port), '64:4096']);
+  await until('cut', () => rx.got.length === 4);
+  assert.equal(rx.got[3].length, 1000);
+  b.close(rx.h);
+  const lazy = b.create(4, () => {}, () => {}, meta, status);
+  assert.equal(b.setGro(lazy), 0);
+  assert.equal(b.groState(lazy), 0);
+  b.bind(lazy, '127.0.0.1', 0, 0);
+  assert.equal(b.groState(lazy), 1);
+  b.close(lazy);
 }
 
 // send() with offsets and slots in a SharedArrayBuffer rewritten by another
@@ -342,7 +369,7 @@ for (let i = 0; i < 5; i++) { globalThis.gc(); await sleep(20); }
 {
   const code = `
     const b = require(process.env.UDPKIT_ADDON);
-    const meta = new Int32Array(512), status = new Int32Array(4);
+    const meta = new Int32Array(640), status = new Int32Array(4);
     const handles = [];
     for (let i = 0; i < 6; i++) {
       const h = b.create(4, () => {}, () => {}, meta, status);
@@ -381,7 +408,8 @@ EOF
 
 log="$work/valgrind.log"
 status=0
-UDPKIT_ADDON="$addon" valgrind --tool=memcheck --error-exitcode=1 \
+gcc -O2 -o "$work/gso-send" test/support/gso-send.c
+UDPKIT_ADDON="$addon" GSO_SEND="$work/gso-send" valgrind --tool=memcheck --error-exitcode=1 \
   --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
   --suppressions="$work/node.supp" --log-file="$log" \
   node --jitless --expose-gc "$work/exercise.mjs" || status=$?

@@ -21,6 +21,8 @@ export interface BackendFeatures {
   readonly pause: boolean;
   /** GSO send (`UDP_SEGMENT`) and `sendSegments()`; each socket probes the kernel (`Backend.gso()`). */
   readonly gso: boolean;
+  /** `UDP_GRO`: reads of coalesced datagrams (the kernel may still refuse it per socket). */
+  readonly gro: boolean;
 }
 
 /** Bind flags, the same bits as libuv's UV_UDP_* flags. */
@@ -46,7 +48,11 @@ export interface ReceiveMetadata {
   interfaceIndex?: number;
   /** Kernel receive time, nanoseconds since the Unix epoch (`SO_TIMESTAMPNS`). */
   timestamp?: bigint;
-  /** The datagram was larger than the receive slot and was cut. */
+  /**
+   * The datagram was larger than the receive slot and was cut. With GRO, on
+   * the last datagram of a coalesced read that was cut: that datagram may be
+   * short, and those that followed it in the read are lost.
+   */
   truncated?: boolean;
 }
 
@@ -64,6 +70,10 @@ export type SendDone = (errno: number, tag: number) => void;
 export interface BackendEvents {
   /** Whether datagrams also go one by one to `onDatagram` (the Socket has `'message'` listeners). */
   wantsEach(): boolean;
+  /** Whether the Socket has `'messages'` listeners. */
+  wantsBatch(): boolean;
+  /** Whether the Socket has `'segments'` listeners. */
+  wantsSegments(): boolean;
   /**
    * The datagrams of one wake-up, in arrival order. When `wantsEach()`,
    * each Buffer has an ArrayBuffer of its own (as Node's); otherwise they
@@ -77,6 +87,15 @@ export interface BackendEvents {
    * an exception thrown for one does not keep the next from arriving.
    */
   onDatagram(data: Buffer, rinfo: RemoteInfo): void;
+  /**
+   * The reads of one wake-up as the kernel gave them, only when
+   * `wantsSegments()`: `data[i]` holds datagrams of `segmentSizes[i]` bytes
+   * each, the last one shorter if it is (one datagram unless GRO coalesced
+   * several); `rinfos[i].size` is `data[i].length`. Called after `onBatch`
+   * if the backend called it for this wake-up (`counted`), instead of it if
+   * not (only `'segments'` listens).
+   */
+  onSegments(data: Buffer[], segmentSizes: number[], rinfos: RemoteInfo[], counted: boolean): void;
   /** A receive error (negative errno). */
   onReceiveError(errno: number): void;
 }
@@ -114,6 +133,10 @@ export interface Backend {
   setMulticastAll(on: boolean): number;
   blockSource(source: string, group: string, iface: string | undefined, block: boolean): number;
   setReceiveMetadata(flags: number): number;
+  /** Asks for `UDP_GRO`, applied when the descriptor is made (see `groState`). */
+  setGro(): void;
+  /** 1 when `UDP_GRO` is on, 0 when not (yet), a negative errno when the kernel refused it. */
+  groState(): number;
   /** `size` 0 reads; otherwise sets. Returns the kernel's value or a negative errno. */
   bufferSize(size: number, recv: boolean): number;
 
@@ -151,4 +174,15 @@ export interface Backend {
    * Socket's 'close', as libuv's close phase does.
    */
   close(): void;
+}
+
+/** Runs `call`; what it throws is thrown again from a tick of its own, uncaught (so one listener's exception costs the next event nothing). */
+export function rethrowLater(call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
+  }
 }

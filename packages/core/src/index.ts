@@ -36,6 +36,7 @@ export type {
 } from './socket.js';
 export type { AddressInfo, BackendName, ReceiveMetadata, RemoteInfo } from './backend.js';
 export type { ErrnoError, NodeStyleError } from './errors.js';
+export type { GroState, GroStatus } from './gro.js';
 export type { GsoState, GsoStatus } from './gso.js';
 export type { LegacyHandle } from './legacy.js';
 export { defaultBackend, nativeLoadError };

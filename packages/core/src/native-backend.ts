@@ -18,7 +18,7 @@ import type {
   SendDone,
   RemoteInfo,
 } from './backend.js';
-import { METADATA_DESTINATION, METADATA_TIMESTAMP } from './backend.js';
+import { METADATA_DESTINATION, METADATA_TIMESTAMP, rethrowLater } from './backend.js';
 import { errnoException, errors } from './errors.js';
 import { UV_EAGAIN, UV_ECANCELED, UV_ENOMEM } from './errno.js';
 import { nativeGsoStatus, type GsoStatus, type NativeGsoStatus } from './gso.js';
@@ -53,6 +53,8 @@ interface Binding {
   setMulticastAll(h: Handle, on: boolean): number;
   bufferSize(h: Handle, size: number, recv: boolean): number;
   setRecvMetadata(h: Handle, flags: number): number;
+  setGro(h: Handle): number;
+  groState(h: Handle): number;
   sockaddr(family: Family, ip: string, port: number): Buffer | number;
   send(h: Handle, slab: Buffer, offsets: Uint32Array, slots: Int32Array, table: Buffer, start: number, end: number, errnos: Int32Array): number;
   setGso(h: Handle, on: boolean, fault: number): void;
@@ -67,10 +69,15 @@ interface Binding {
 
 type Handle = object & { readonly __brand?: 'udpkit handle' };
 type Defer = (report: () => void) => void;
-type OnMessages = (this: Handle, count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]) => void;
+/** `senders`: the batch's one sender address, or its distinct ones (see BINDING.md). */
+type Senders = string | string[];
+type OnMessages = (this: Handle, count: number, data?: ArrayBuffer, senders?: Senders, destinations?: string[]) => void;
 
 const MAX_BATCH = 64;
-const META_STRIDE = 8;
+/** Per read: offset, length, port, flags, interface, seconds (low, high), nanoseconds, GRO segment size, sender. */
+const META_STRIDE = 10;
+const META_SEGMENT = 8;
+const META_SENDER = 9;
 /** status[2]: datagrams of the current batch the helper is still to hand to onmessage; -1: none, the batch went whole. */
 const STATUS_EACH = 2;
 /** status[3]: the sendmmsg calls of the last send() that sent something. */
@@ -106,8 +113,8 @@ export const nativeLoadError: Error | undefined = loaded.error;
 /** Backends by handle: the helper calls back with `this` = the handle, and this map holds no socket alive. */
 const owners = new WeakMap<Handle, NativeBackend>();
 
-function onMessages(this: Handle, count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]): void {
-  owners.get(this)?.deliver(count, data, addresses, destinations);
+function onMessages(this: Handle, count: number, data?: ArrayBuffer, senders?: Senders, destinations?: string[]): void {
+  owners.get(this)?.deliver(count, data, senders, destinations);
 }
 
 function onMessage(this: Handle): void {
@@ -116,6 +123,11 @@ function onMessage(this: Handle): void {
 
 function onWritable(this: Handle): void {
   owners.get(this)?.drain();
+}
+
+/** The address of the sender `index` of a batch. */
+function senderOf(senders: Senders, index: number): string {
+  return typeof senders === 'string' ? senders : senders[index]!;
 }
 
 /** A Buffer with an ArrayBuffer of its own (the fastest of the ways measured: slice() is several times slower). */
@@ -132,6 +144,7 @@ const features: BackendFeatures = {
   reusePort: true,
   pause: true,
   gso: true,
+  gro: true,
 };
 
 /**
@@ -154,6 +167,7 @@ export class NativeBackend implements Backend {
   readonly #binding: Binding;
   readonly #handle: Handle;
   readonly #family: Family;
+  readonly #familyName: 'IPv4' | 'IPv6';
   readonly #events: BackendEvents;
   readonly #meta = new Int32Array(MAX_BATCH * META_STRIDE);
   readonly #status = new Int32Array(4);
@@ -177,6 +191,7 @@ export class NativeBackend implements Backend {
   constructor(family: Family, events: BackendEvents) {
     this.#binding = binding!;
     this.#family = family;
+    this.#familyName = family === 4 ? 'IPv4' : 'IPv6';
     this.#events = events;
     this.#handle = this.#binding.create(family, onMessages, onWritable, this.#meta, this.#status, onMessage);
     owners.set(this.#handle, this);
@@ -255,6 +270,14 @@ export class NativeBackend implements Backend {
     const errno = this.#binding.setRecvMetadata(this.#handle, flags);
     if (!errno) this.#metadataFlags = flags;
     return errno;
+  }
+
+  setGro(): void {
+    this.#binding.setGro(this.#handle);
+  }
+
+  groState(): number {
+    return this.#binding.groState(this.#handle);
   }
 
   bufferSize(size: number, recv: boolean): number {
@@ -410,55 +433,123 @@ export class NativeBackend implements Backend {
   // ---- receive ------------------------------------------------------------
 
   /**
-   * Called by the helper with one wake-up's datagrams: emits them as one
-   * batch, then the first for 'message'; the helper calls deliverNext() for
-   * each of the others, from a callback of its own.
+   * Called by the helper with one wake-up's reads: emits them as one batch of
+   * datagrams (a GRO read split into the datagrams it coalesced) and/or as
+   * the reads themselves ('segments'), then the first datagram for
+   * 'message'; the helper calls deliverNext() for each of the others, from a
+   * callback of its own.
    */
-  deliver(count: number, data?: ArrayBuffer, addresses?: string[], destinations?: string[]): void {
+  deliver(count: number, data?: ArrayBuffer, senders?: Senders, destinations?: string[]): void {
+    const events = this.#events;
     if (count < 0) {
-      this.#events.onReceiveError(count);
+      events.onReceiveError(count);
       return;
     }
-    const meta = this.#meta;
-    const family = this.#family === 4 ? 'IPv4' : 'IPv6';
-    const withDestination = (this.#metadataFlags & METADATA_DESTINATION) !== 0;
-    const withTimestamp = (this.#metadataFlags & METADATA_TIMESTAMP) !== 0;
-    // 'message' Buffers own their memory, as Node's do; a batch-only consumer reads views of one copy.
-    const each = this.#events.wantsEach();
-    const buffers = new Array<Buffer>(count);
-    const rinfos = new Array<RemoteInfo>(count);
-    for (let i = 0; i < count; i++) {
-      const m = i * META_STRIDE;
-      const offset = meta[m]!;
-      const length = meta[m + 1]!;
-      buffers[i] = each ? copyOf(data!, offset, length) : Buffer.from(data!, offset, length);
-      const rinfo: RemoteInfo = { address: addresses![i]!, family, port: meta[m + 2]!, size: length };
-      if (this.#metadataFlags) {
-        rinfo.truncated = (meta[m + 3]! & 1) !== 0;
-        if (withDestination) {
-          rinfo.destination = destinations?.[i];
-          rinfo.interfaceIndex = meta[m + 4]!;
-        }
-        if (withTimestamp) {
-          const seconds = BigInt(meta[m + 5]! >>> 0) + (BigInt(meta[m + 6]!) << 32n);
-          rinfo.timestamp = seconds * 1_000_000_000n + BigInt(meta[m + 7]!);
-        }
-      }
-      rinfos[i] = rinfo;
-    }
     this.counters.kernelDrops = this.#status[1]! >>> 0;
+    const each = events.wantsEach();
+    const segments = events.wantsSegments();
+    const split = each || !segments || events.wantsBatch();
+    const buffers: Buffer[] = [];
+    const rinfos: RemoteInfo[] = [];
+    if (split) this.#split(count, data!, senders!, destinations, each, buffers, rinfos);
     if (each) {
       this.#batch = buffers;
       this.#batchInfo = rinfos;
       this.#next = 0;
     }
-    // Set first: if a 'messages' listener throws, the helper still hands over
-    // every datagram. Negative: the batch goes whole, and the helper reads
-    // the next one 64 wide instead of libuv's 32.
-    this.#status[STATUS_EACH] = each ? count : -1;
-    // 'messages' gets arrays of its own: a listener may shift, splice or sort them.
-    this.#events.onBatch(each ? buffers.slice() : buffers, each ? rinfos.slice() : rinfos);
+    // Set first: if a listener throws, the helper still hands over every
+    // datagram. Negative: the batch goes whole, and the helper reads the
+    // next one 64 wide instead of libuv's 32.
+    this.#status[STATUS_EACH] = each ? buffers.length : -1;
+    if (!segments) {
+      // 'messages' gets arrays of its own: a listener may shift, splice or sort them.
+      events.onBatch(each ? buffers.slice() : buffers, each ? rinfos.slice() : rinfos);
+    } else {
+      // A throwing 'messages' listener costs 'segments' nothing, and the reverse.
+      if (split) rethrowLater(() => events.onBatch(each ? buffers.slice() : buffers, each ? rinfos.slice() : rinfos));
+      rethrowLater(() => this.#deliverReads(count, data!, senders!, destinations, split));
+    }
     this.deliverNext();
+  }
+
+  /**
+   * The datagrams of the batch, into `buffers` and `rinfos`. A 'message'
+   * Buffer owns its memory, as Node's do; a batch-only consumer reads views
+   * of the one copy the helper made.
+   */
+  #split(
+    count: number,
+    data: ArrayBuffer,
+    senders: Senders,
+    destinations: string[] | undefined,
+    own: boolean,
+    buffers: Buffer[],
+    rinfos: RemoteInfo[],
+  ): void {
+    const meta = this.#meta;
+    const family = this.#familyName;
+    for (let i = 0; i < count; i++) {
+      const m = i * META_STRIDE;
+      const offset = meta[m]!;
+      const length = meta[m + 1]!;
+      const port = meta[m + 2]!;
+      const segment = meta[m + META_SEGMENT]!;
+      const address = senderOf(senders, meta[m + META_SENDER]!);
+      const extra = this.#metadataFlags !== 0 || meta[m + 3] !== 0;
+      if (segment === 0 || length <= segment) {
+        buffers.push(own ? copyOf(data, offset, length) : Buffer.from(data, offset, length));
+        const rinfo: RemoteInfo = { address, family, port, size: length };
+        if (extra) this.#addMetadata(rinfo, m, i, destinations, true);
+        rinfos.push(rinfo);
+        continue;
+      }
+      // A GRO read: datagrams of `segment` bytes, the last one shorter if it is.
+      for (let at = 0; at < length; at += segment) {
+        const size = Math.min(segment, length - at);
+        buffers.push(own ? copyOf(data, offset + at, size) : Buffer.from(data, offset + at, size));
+        const rinfo: RemoteInfo = { address, family, port, size };
+        if (extra) this.#addMetadata(rinfo, m, i, destinations, at + size === length);
+        rinfos.push(rinfo);
+      }
+    }
+  }
+
+  /** Emits the reads of the batch as the kernel gave them ('segments'). */
+  #deliverReads(count: number, data: ArrayBuffer, senders: Senders, destinations: string[] | undefined, counted: boolean): void {
+    const meta = this.#meta;
+    const family = this.#familyName;
+    const buffers = new Array<Buffer>(count);
+    const segmentSizes = new Array<number>(count);
+    const rinfos = new Array<RemoteInfo>(count);
+    for (let i = 0; i < count; i++) {
+      const m = i * META_STRIDE;
+      const length = meta[m + 1]!;
+      const segment = meta[m + META_SEGMENT]!;
+      buffers[i] = Buffer.from(data, meta[m]!, length);
+      segmentSizes[i] = segment === 0 || length <= segment ? length : segment;
+      const rinfo: RemoteInfo = { address: senderOf(senders, meta[m + META_SENDER]!), family, port: meta[m + 2]!, size: length };
+      if (this.#metadataFlags !== 0 || meta[m + 3] !== 0) this.#addMetadata(rinfo, m, i, destinations, true);
+      rinfos[i] = rinfo;
+    }
+    this.#events.onSegments(buffers, segmentSizes, rinfos, counted);
+  }
+
+  /**
+   * The metadata asked for, and truncation whenever the kernel cut a read:
+   * `last` says whether this datagram ends its read (where the cut is).
+   */
+  #addMetadata(rinfo: RemoteInfo, m: number, i: number, destinations: string[] | undefined, last: boolean): void {
+    const meta = this.#meta;
+    const truncated = last && (meta[m + 3]! & 1) !== 0;
+    if (this.#metadataFlags !== 0 || truncated) rinfo.truncated = truncated;
+    if (this.#metadataFlags & METADATA_DESTINATION) {
+      rinfo.destination = destinations?.[i];
+      rinfo.interfaceIndex = meta[m + 4]!;
+    }
+    if (this.#metadataFlags & METADATA_TIMESTAMP) {
+      const seconds = BigInt(meta[m + 5]! >>> 0) + (BigInt(meta[m + 6]!) << 32n);
+      rinfo.timestamp = seconds * 1_000_000_000n + BigInt(meta[m + 7]!);
+    }
   }
 
   /** Hands the next datagram of the batch to 'message', if the helper still owes one. */

@@ -14,7 +14,7 @@ import type {
   RemoteInfo,
   SendDone,
 } from './backend.js';
-import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT } from './backend.js';
+import { BIND_IPV6ONLY, BIND_REUSEADDR, BIND_REUSEPORT, rethrowLater } from './backend.js';
 import { UV_EBADF, UV_EINVAL, UV_ENOTSUP } from './errno.js';
 import { portableGsoStatus } from './gso.js';
 
@@ -61,6 +61,7 @@ const features: BackendFeatures = {
   multicastAll: false,
   blockSource: false,
   reusePort: nodeHasReusePort,
+  gro: false,
   get pause() {
     return canPause();
   },
@@ -124,17 +125,14 @@ export class PortableBackend implements Backend {
   /** node:dgram already calls back once per datagram, with a Buffer of its own: a batch of one. */
   #receive(data: Buffer, rinfo: RemoteInfo): void {
     const events = this.#events;
-    if (!events.wantsEach()) return events.onBatch([data], [rinfo]);
-    try {
-      events.onBatch([data], [rinfo]);
-    } catch (error) {
-      // A throwing 'messages' listener costs 'message' nothing (as on native);
-      // its exception still reaches uncaughtException.
-      process.nextTick(() => {
-        throw error;
-      });
-    }
-    events.onDatagram(data, rinfo);
+    const each = events.wantsEach();
+    const segments = events.wantsSegments();
+    if (!each && !segments) return events.onBatch([data], [rinfo]);
+    // A throwing 'messages' or 'segments' listener costs the other events
+    // nothing (as on native); its exception still reaches uncaughtException.
+    rethrowLater(() => events.onBatch([data], [rinfo]));
+    if (segments) rethrowLater(() => events.onSegments([data], [data.length], [rinfo], true));
+    if (each) events.onDatagram(data, rinfo);
   }
 
   #withSocket(call: (socket: dgram.Socket) => unknown): number {
@@ -263,6 +261,13 @@ export class PortableBackend implements Backend {
 
   setReceiveMetadata(): number {
     return UV_ENOTSUP;
+  }
+
+  /** Never on: the Socket refuses `gro` on this backend (features.gro). */
+  setGro(): void {}
+
+  groState(): number {
+    return 0;
   }
 
   bufferSize(size: number, recv: boolean): number {

@@ -19,6 +19,7 @@ import {
   type RemoteInfo,
 } from './backend.js';
 import type { GsoStatus } from './gso.js';
+import { groStatus, type GroStatus } from './gro.js';
 import { createBackend } from './backends.js';
 import { UV_EINVAL, UV_EISCONN } from './errno.js';
 import { blockListOption, isBlocked } from './block-list.js';
@@ -75,6 +76,13 @@ export interface SocketOptions {
    * `false` turns it off; `true` on the portable backend throws.
    */
   gso?: boolean | undefined;
+  /**
+   * udpkit: `UDP_GRO` (native backend): the kernel may hand over many
+   * same-size datagrams of one sender in one read; `'message'` and
+   * `'messages'` still see each datagram, `'segments'` sees the reads.
+   * Whether the kernel took it: `socket.features.gro`.
+   */
+  gro?: boolean | undefined;
 }
 
 export interface BindOptions {
@@ -112,14 +120,15 @@ export interface SocketStats {
   gsoSegments: number;
 }
 
-/** What the socket's backend can do beyond node:dgram; `gso` is this socket's own state. */
-export interface SocketFeatures extends Omit<BackendFeatures, 'gso'> {
+/** What the socket's backend can do beyond node:dgram; `gso` and `gro` are this socket's own offload states. */
+export interface SocketFeatures extends Omit<BackendFeatures, 'gso' | 'gro'> {
   readonly gso: GsoStatus;
+  readonly gro: GroStatus;
 }
 
 export type MessageListener = (msg: Buffer, rinfo: RemoteInfo) => void;
 
-/** The events of a Socket: node:dgram's, plus `'messages'` (one per receive batch). */
+/** The events of a Socket: node:dgram's, plus `'messages'` and `'segments'` (one per receive batch). */
 export interface SocketEventMap {
   close: [];
   connect: [];
@@ -127,6 +136,7 @@ export interface SocketEventMap {
   listening: [];
   message: [msg: Buffer, rinfo: RemoteInfo];
   messages: [msgs: Buffer[], rinfos: RemoteInfo[]];
+  segments: [reads: Buffer[], segmentSizes: number[], rinfos: RemoteInfo[]];
 }
 export type SendCallback = (error: Error | null, bytes: number) => void;
 /** `sendMany`'s and `sendSegments`' callback: the first error, and how many datagrams went. */
@@ -180,6 +190,7 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
   #recvBufferSize: number | undefined;
   #sendBufferSize: number | undefined;
   #metadataFlags: number;
+  #gro: boolean;
   #receiveBlockList: BlockList | undefined;
   #sendBlockList: BlockList | undefined;
   #received = { datagrams: 0, bytes: 0, batches: 0 };
@@ -212,10 +223,15 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     this.#metadataFlags =
       (options?.receiveMetadata?.destination ? METADATA_DESTINATION : 0) |
       (options?.receiveMetadata?.timestamp ? METADATA_TIMESTAMP : 0);
+    if (options?.gro !== undefined && typeof options.gro !== 'boolean') throw invalidArgType('options.gro', 'boolean', options.gro);
+    this.#gro = options?.gro === true;
 
     this.#backend = createBackend(options?.backend, this.#family, {
       wantsEach: () => this.#open && this.listenerCount('message') > 0,
+      wantsBatch: () => this.#open && this.listenerCount('messages') > 0,
+      wantsSegments: () => this.#open && this.listenerCount('segments') > 0,
       onBatch: (data, rinfos) => this.#onBatch(data, rinfos),
+      onSegments: (data, segmentSizes, rinfos, counted) => this.#onSegments(data, segmentSizes, rinfos, counted),
       onDatagram: (data, rinfo) => {
         // Node never emits 'message' after close(), even mid-batch.
         if (this.#open && !isBlocked(this.#receiveBlockList, rinfo.address, rinfo.family)) this.emit('message', data, rinfo);
@@ -232,6 +248,12 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
       if (typeof options.gso !== 'boolean') throw invalidArgType('options.gso', 'boolean', options.gso);
       if (options.gso && !this.#backend.features.gso) throw errors.unsupported('gso', this.#backend.name);
       if (!options.gso) this.#backend.setGso(false);
+    }
+    if (this.#gro) {
+      if (!this.#backend.features.gro) throw errors.unsupported('gro', this.#backend.name);
+      // Applied when the descriptor is made; a kernel without UDP_GRO leaves
+      // the socket reading datagrams one by one, and features.gro says why.
+      this.#backend.setGro();
     }
 
     if (typeof listener === 'function') this.on('message', listener);
@@ -289,9 +311,14 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     return this.#backend.name;
   }
 
-  /** What this socket can do beyond node:dgram, with its GSO state and, when GSO is not on, why. */
+  /** What this socket can do beyond node:dgram, with its GSO and GRO states and, when one is not on, why. */
   get features(): SocketFeatures {
-    return { ...this.#backend.features, gso: this.#backend.gso().status };
+    const backend = this.#backend;
+    return {
+      ...backend.features,
+      gso: backend.gso().status,
+      gro: groStatus(this.#gro, this.#open, backend.features.gro, () => backend.groState()),
+    };
   }
 
   // ---- bind / connect -----------------------------------------------------
@@ -1136,6 +1163,30 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     received.datagrams += data.length;
     for (const chunk of data) received.bytes += chunk.length;
     this.emit('messages', data, rinfos);
+  }
+
+  /** Emits 'segments'; counts the batch unless #onBatch did. */
+  #onSegments(data: Buffer[], segmentSizes: number[], rinfos: RemoteInfo[], counted: boolean): void {
+    // A 'messages' listener of the same batch may have closed the socket.
+    if (!this.#open) return;
+    if (this.#receiveBlockList) {
+      const list = this.#receiveBlockList;
+      const kept = rinfos.map((rinfo) => !isBlocked(list, rinfo.address, rinfo.family));
+      data = data.filter((_, i) => kept[i]);
+      segmentSizes = segmentSizes.filter((_, i) => kept[i]);
+      rinfos = rinfos.filter((_, i) => kept[i]);
+      if (data.length === 0) return;
+    }
+    if (!counted) {
+      const received = this.#received;
+      received.batches++;
+      for (let i = 0; i < data.length; i++) {
+        const length = data[i]!.length;
+        received.datagrams += segmentSizes[i]! > 0 ? Math.ceil(length / segmentSizes[i]!) : 1;
+        received.bytes += length;
+      }
+    }
+    this.emit('segments', data, segmentSizes, rinfos);
   }
 
   #resolve(address: string | undefined, callback: (err: Error | null, ip: string) => void): void {

@@ -241,7 +241,7 @@ describe.runIf(native)('GSO on and off: the same datagrams and callbacks', () =>
     // The helper itself: a socket that does not read keeps the error for the next send.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const b: any = createRequire(import.meta.url)('../native/build/Release/udpkit.node');
-    const meta = new Int32Array(512);
+    const meta = new Int32Array(640);
     const status = new Int32Array(4);
     const closed = b.create(4, () => {}, () => {}, meta, status);
     const out: { port?: number } = {};

@@ -55,7 +55,7 @@ const dir = mkdtempSync(join(tmpdir(), 'udpkit-native-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function peer(family: Family = 4, ip = family === 4 ? '127.0.0.1' : '::1'): Peer {
-  const meta = new Int32Array(512);
+  const meta = new Int32Array(640);
   const status = new Int32Array(4);
   const p: Peer = {
     h: {},
@@ -70,17 +70,17 @@ function peer(family: Family = 4, ip = family === 4 ? '127.0.0.1' : '::1'): Peer
   };
   p.h = b.create(
     family,
-    (n: number, data?: ArrayBuffer, addresses?: string[], dests?: string[]) => {
+    (n: number, data?: ArrayBuffer, senders?: string | string[], dests?: string[]) => {
       if (n < 0) {
         p.errors.push(n);
         return;
       }
       p.batches.push(n);
       for (let i = 0; i < n; i++) {
-        const m = meta.subarray(i * 8, i * 8 + 8);
+        const m = meta.subarray(i * 10, i * 10 + 10);
         p.got.push({
           data: Buffer.from(data!, m[0], m[1]),
-          address: addresses![i]!,
+          address: typeof senders === 'string' ? senders : senders![m[9]!]!,
           port: m[2]!,
           flags: m[3]!,
           ifindex: m[4]!,
@@ -178,7 +178,7 @@ function send(h: object, datagrams: any[], dests: any[] | null, start: number, e
 const childPrelude = `
 import { createRequire } from 'node:module';
 const b = createRequire(import.meta.url)(process.env.UDPKIT_ADDON);
-const meta = new Int32Array(512), status = new Int32Array(4);
+const meta = new Int32Array(640), status = new Int32Array(4);
 
 // The helper takes a batch packed (see BINDING.md): these tests write
 // datagrams as views or arrays of views and destinations as sockaddr()
@@ -212,7 +212,7 @@ describe('bind and addresses', () => {
   });
 
   it('rejects bad addresses and flags with -EINVAL, and a second bind', () => {
-    const h = b.create(4, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    const h = b.create(4, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
     handles.push(h);
     expect(b.bind(h, 'localhost', 0, 0)).toBe(EINVAL);
     expect(b.bind(h, '::1', 0, 0)).toBe(EINVAL);
@@ -222,13 +222,13 @@ describe('bind and addresses', () => {
     expect(b.bind(h, '127.0.0.1\u0000junk', 0, 0)).toBe(EINVAL);
     expect(b.bind(h, '127.0.0.1', 0, 4 | 8)).toBe(0);
     expect(b.bind(h, '127.0.0.1', 0, 0)).toBe(EINVAL);
-    const v6 = b.create(6, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    const v6 = b.create(6, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
     handles.push(v6);
     expect(b.bind(v6, '::1%lo', 0, 1)).toBe(0);
   });
 
   it('fileno: -EBADF before a descriptor exists and after close, the bound descriptor in between', () => {
-    const h = b.create(4, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    const h = b.create(4, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
     expect(b.fileno(h)).toBe(EBADF);
     expect(b.bind(h, '127.0.0.1', 0, 0)).toBe(0);
     const fd = b.fileno(h);
@@ -254,7 +254,7 @@ describe('bind and addresses', () => {
 
   it('connects, reports the peer and disconnects', () => {
     const a = peer(4);
-    const c = b.create(4, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    const c = b.create(4, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
     handles.push(c);
     expect(b.connect(c, '127.0.0.1', a.port)).toBe(0); // implicit bind first
     const peerOut: Record<string, unknown> = {};
@@ -448,9 +448,9 @@ describe('send and receive', () => {
   });
 
   it('remembers metadata flags set before the descriptor exists', async () => {
-    const meta = new Int32Array(512);
+    const meta = new Int32Array(640);
     let dest: string | undefined;
-    const h = b.create(4, (_n: number, _d: ArrayBuffer, _a: string[], dests?: string[]) => (dest = dests?.[0]), () => {}, meta, new Int32Array(4));
+    const h = b.create(4, (_n: number, _d: ArrayBuffer, _s: string | string[], dests?: string[]) => (dest = dests?.[0]), () => {}, meta, new Int32Array(4));
     handles.push(h);
     expect(b.setRecvMetadata(h, 1)).toBe(0);
     expect(b.bind(h, '127.0.0.1', 0, 0)).toBe(0);
@@ -489,7 +489,7 @@ describe('send and receive', () => {
   });
 
   it('binds implicitly on send and on recvStart', () => {
-    const h = b.create(6, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    const h = b.create(6, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
     handles.push(h);
     expect(b.getsockname(h, {})).toBe(EBADF);
     expect(b.recvStart(h)).toBe(0);
@@ -524,7 +524,7 @@ describe('send and receive', () => {
   });
 
   it('joins a group with an implicit bind (SO_REUSEADDR), like libuv', () => {
-    const h = b.create(4, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    const h = b.create(4, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
     handles.push(h);
     const r = b.setMembership(h, '239.1.2.3', '127.0.0.1', true);
     // lo may lack the MULTICAST flag outside a test namespace; the bind happened either way
@@ -549,7 +549,7 @@ describe('EAGAIN and awaitWritable', () => {
 const total = 3000;
 const got = [];
 const rx = b.create(4, (n, data) => {
-  for (let i = 0; i < n; i++) got.push(new DataView(data, meta[i * 8], meta[i * 8 + 1]).getUint32(0));
+  for (let i = 0; i < n; i++) got.push(new DataView(data, meta[i * 10], meta[i * 10 + 1]).getUint32(0));
 }, () => {}, meta, status);
 b.bind(rx, '127.0.0.1', 0, 0);
 b.bufferSize(rx, 4 << 20, true);
@@ -626,7 +626,7 @@ describe('adopting a descriptor', () => {
   });
 
   it('adopts an inherited UDP descriptor and receives through it', () => {
-    const h = b.create(4, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    const h = b.create(4, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
     handles.push(h);
     const before = new Set(sockets());
     expect(b.bind(h, '127.0.0.1', 0, 0)).toBe(0);
@@ -640,9 +640,9 @@ describe('adopting a descriptor', () => {
       childPrelude +
         `
 const type = b.guessHandleType(3);
-const h = b.create(4, (n, data, addrs) => {
+const h = b.create(4, (n, data, sender) => {
   const o = {}; b.getsockname(h, o);
-  console.log(JSON.stringify({ type, opened, again, port: o.port, text: Buffer.from(data, meta[0], meta[1]).toString(), from: addrs[0] }));
+  console.log(JSON.stringify({ type, opened, again, port: o.port, text: Buffer.from(data, meta[0], meta[1]).toString(), from: sender }));
   b.close(h);
 }, () => {}, meta, status);
 const opened = b.open(h, 3);
@@ -665,7 +665,7 @@ setTimeout(() => process.exit(3), 10000).unref();
   });
 
   it('refuses descriptors that are not UDP sockets', () => {
-    const h = b.create(4, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+    const h = b.create(4, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
     handles.push(h);
     const fd = openSync(join(dir, 'not-a-socket'), 'w');
     try {
@@ -678,16 +678,16 @@ setTimeout(() => process.exit(3), 10000).unref();
 });
 
 describe('argument checking', () => {
-  const meta = new Int32Array(512);
+  const meta = new Int32Array(640);
   const status = new Int32Array(4);
   const noop = () => {};
   const names = [
     'bind', 'open', 'connect', 'disconnect', 'getsockname', 'getpeername', 'setBroadcast', 'setTTL',
     'setMulticastTTL', 'setMulticastLoopback', 'setMulticastInterface', 'setMembership',
     'setSourceMembership', 'blockSource', 'setMulticastAll', 'bufferSize',
-    'setRecvMetadata', 'send', 'awaitWritable', 'recvStart', 'recvStop', 'ref', 'unref', 'close',
+    'setRecvMetadata', 'setGro', 'groState', 'setRecvSlot', 'send', 'awaitWritable', 'recvStart', 'recvStop', 'ref', 'unref', 'close',
   ];
-  const junk: unknown[] = [undefined, null, 0, 'x', {}, [], Symbol('s'), 10n, () => {}, new Int32Array(512), Buffer.alloc(16)];
+  const junk: unknown[] = [undefined, null, 0, 'x', {}, [], Symbol('s'), 10n, () => {}, new Int32Array(640), Buffer.alloc(16)];
 
   it('create checks its arguments', () => {
     expect(() => b.create()).toThrow(TypeError);
@@ -695,7 +695,7 @@ describe('argument checking', () => {
     expect(() => b.create('4', noop, noop, meta, status)).toThrow(TypeError);
     expect(() => b.create(4, null, noop, meta, status)).toThrow(TypeError);
     expect(() => b.create(4, noop, {}, meta, status)).toThrow(TypeError);
-    expect(() => b.create(4, noop, noop, new Int32Array(511), status)).toThrow(TypeError);
+    expect(() => b.create(4, noop, noop, new Int32Array(639), status)).toThrow(TypeError);
     expect(() => b.create(4, noop, noop, new Uint32Array(512), status)).toThrow(TypeError);
     expect(() => b.create(4, noop, noop, meta, new Int32Array(3))).toThrow(TypeError);
     expect(() => b.create(4, noop, noop, meta, [0, 0, 0, 0])).toThrow(TypeError);
@@ -722,7 +722,7 @@ describe('argument checking', () => {
       ['setMembership', ['239.1.1.1', undefined, 1]],
       ['setSourceMembership', [null, '232.1.1.1', undefined, true]],
       ['blockSource', ['127.0.0.1', '239.1.1.1', undefined, 'no']], ['setMulticastAll', [0]],
-      ['bufferSize', ['1', true]], ['bufferSize', [1, 1]], ['setRecvMetadata', ['1']],
+      ['bufferSize', ['1', true]], ['bufferSize', [1, 1]], ['setRecvMetadata', ['1']], ['setRecvSlot', ['100']],
       ['send', [null, new Uint32Array(2), new Int32Array(1), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
       ['send', [Buffer.from('x'), [0, 1], new Int32Array(1), Buffer.alloc(28), 0, 1, new Int32Array(2)]],
       ['send', [Buffer.from('x'), new Uint32Array([0, 1]), [-1], Buffer.alloc(28), 0, 1, new Int32Array(2)]],
@@ -762,7 +762,7 @@ describe('argument checking', () => {
       ['setMembership', ['239.1.1.1', undefined, true]], ['setSourceMembership', ['127.0.0.1', '232.1.1.1', undefined, true]],
       ['blockSource', ['127.0.0.1', '239.1.1.1', undefined, true]], ['setMulticastAll', [true]],
       ['bufferSize', [0, true]], ['setRecvMetadata', [1]], ['recvStart', []], ['recvStop', []],
-      ['awaitWritable', []],
+      ['awaitWritable', []], ['setGro', []], ['groState', []], ['setRecvSlot', [100]],
     ];
     for (const [name, args] of calls) expect(b[name](h, ...args), name).toBe(EBADF);
     expect(send(h, [Buffer.from('x')], null, 0, 1)).toBe(0);
@@ -781,7 +781,7 @@ describe('argument checking', () => {
     const r = runChild(
       childPrelude +
         `
-const m = new Int32Array(512);
+const m = new Int32Array(640);
 const rx = b.create(4, () => {}, () => {}, m, status);
 b.bind(rx, '127.0.0.1', 0, 0); b.recvStart(rx);
 const o = {}; b.getsockname(rx, o);
@@ -894,7 +894,7 @@ send(tx, [Buffer.from('x')], [b.sockaddr(4, '127.0.0.1', o.port)], 0, 1);
 import { Worker } from 'node:worker_threads';
 const code = \`
 const b = require(process.env.UDPKIT_ADDON);
-const meta = new Int32Array(512), status = new Int32Array(4);
+const meta = new Int32Array(640), status = new Int32Array(4);
 for (let i = 0; i < 10; i++) {
   const h = b.create(4, () => {}, () => {}, meta, status);
   b.bind(h, '127.0.0.1', 0, 0);

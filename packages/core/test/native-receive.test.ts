@@ -18,7 +18,7 @@ const b: any = createRequire(import.meta.url)('../native/build/Release/udpkit.no
 /** A raw handle with an onmessage; `onBatch` and `onEach` get the status array. */
 function rawReader(onBatch: (n: number, status: Int32Array) => void, onEach: (status: Int32Array) => void) {
   const status = new Int32Array(4);
-  const h = b.create(4, (n: number) => onBatch(n, status), () => {}, new Int32Array(512), status, () => onEach(status));
+  const h = b.create(4, (n: number) => onBatch(n, status), () => {}, new Int32Array(640), status, () => onEach(status));
   expect(b.bind(h, '127.0.0.1', 0, 0)).toBe(0);
   const out: { port?: number } = {};
   b.getsockname(h, out);
@@ -37,9 +37,9 @@ describe('the helper hands datagrams one by one on request (BINDING.md)', () => 
   it('rejects an onmessage that is neither a function nor undefined', () => {
     const noop = () => {};
     for (const bad of [null, 1, 'f', {}]) {
-      expect(() => b.create(4, noop, noop, new Int32Array(512), new Int32Array(4), bad)).toThrow(TypeError);
+      expect(() => b.create(4, noop, noop, new Int32Array(640), new Int32Array(4), bad)).toThrow(TypeError);
     }
-    b.close(b.create(4, noop, noop, new Int32Array(512), new Int32Array(4), undefined));
+    b.close(b.create(4, noop, noop, new Int32Array(640), new Int32Array(4), undefined));
   });
 
   it('calls onmessage while status[2] is positive, never more than the batch holds, with ticks drained in between', async () => {

@@ -21,13 +21,13 @@ afterEach(() => {
   for (const h of handles.splice(0)) b.close(h);
 });
 
-const meta = new Int32Array(512);
+const meta = new Int32Array(640);
 const status = new Int32Array(4);
 
 function peer(): Peer {
   const p: Peer = { h: {}, port: 0, got: [], to: Buffer.alloc(0) };
   p.h = b.create(4, (n: number, data: ArrayBuffer) => {
-    for (let i = 0; i < n; i++) p.got.push(new DataView(data, meta[i * 8]!, meta[i * 8 + 1]!).getUint32(0));
+    for (let i = 0; i < n; i++) p.got.push(new DataView(data, meta[i * 10]!, meta[i * 10 + 1]!).getUint32(0));
   }, () => {}, meta, status);
   handles.push(p.h);
   expect(b.bind(p.h, '127.0.0.1', 0, 0)).toBe(0);

@@ -22,7 +22,7 @@ const slots = new Int32Array(shared, 4 * (n + 1), n);
 const table = new Uint8Array(shared, 8 * n + 4, 28 * 64);
 const slab = Buffer.alloc(64 * 1024);
 const errnos = new Int32Array(n);
-const h = b.create(4, () => {}, () => {}, new Int32Array(512), new Int32Array(4));
+const h = b.create(4, () => {}, () => {}, new Int32Array(640), new Int32Array(4));
 b.bind(h, '127.0.0.1', 0, 0);
 const hammer = new Worker(\`
   const { workerData: shared } = require('node:worker_threads');

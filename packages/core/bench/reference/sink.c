@@ -1,7 +1,7 @@
 /*
  * sink: the C recvmmsg(2) reference receiver of the udpkit benchmark.
  *
- *   sink <expected> <warmup> <rcvbuf-bytes> <idle-ms> [batch]
+ *   sink <expected> <warmup> <rcvbuf-bytes> <idle-ms> [batch] [gro]
  *
  * Binds a UDP socket to 127.0.0.1, port chosen by the kernel, asks for
  * SO_RCVBUF <rcvbuf-bytes> (clamped by net.core.rmem_max like node's
@@ -13,12 +13,16 @@
  * not measured. Prints one JSON line: datagrams received (all), measured,
  * CPU microseconds (getrusage user + system, and user alone), wall
  * microseconds (measured part, up to the last datagram), wake-ups and kernel
- * drops (SO_RXQ_OVFL).
+ * drops (SO_RXQ_OVFL). With <gro> 1 it turns UDP_GRO on and counts each
+ * coalesced read as the datagrams it holds (its length over the segment size
+ * of its UDP_GRO control message, rounded up), which is all a receiver must
+ * do to know them.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +39,7 @@
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: %s expected warmup rcvbuf-bytes idle-ms [batch]\n", argv[0]);
+    fprintf(stderr, "usage: %s expected warmup rcvbuf-bytes idle-ms [batch] [gro]\n", argv[0]);
     return 2;
   }
   long expected = atol(argv[1]);
@@ -43,6 +47,7 @@ int main(int argc, char **argv) {
   int rcvbuf = atoi(argv[3]);
   int idle_ms = atoi(argv[4]);
   int batch = argc > 5 ? atoi(argv[5]) : 64;
+  int gro = argc > 6 ? atoi(argv[6]) : 0;
   if (batch < 1 || batch > 1024) return 2;
 
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -52,6 +57,10 @@ int main(int argc, char **argv) {
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+  if (gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one)) {
+    perror("setsockopt UDP_GRO");
+    return 1;
+  }
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
   inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
@@ -101,13 +110,16 @@ int main(int argc, char **argv) {
       int r = recvmmsg(fd, msgs, (unsigned)batch, MSG_DONTWAIT, NULL);
       if (r <= 0) break;
       for (int i = 0; i < r; i++) {
-        bytes += msgs[i].msg_len;
+        unsigned len = msgs[i].msg_len;
+        int segment = 0;
+        bytes += len;
         struct msghdr *h = &msgs[i].msg_hdr;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
           if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) memcpy(&drops, CMSG_DATA(c), sizeof drops);
+          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) memcpy(&segment, CMSG_DATA(c), sizeof segment);
         }
+        received += segment > 0 && len > (unsigned)segment ? (len + segment - 1) / segment : 1;
       }
-      received += r;
       if (!measuring && received >= warmup) {
         measuring = 1;
         measured_from = received;
