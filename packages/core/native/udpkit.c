@@ -135,6 +135,7 @@ struct udpkit {
   int gso;               /* GSO_* */
   int gso_errno;         /* why unsupported, failed, or gso_max_size lowered */
   uint32_t gso_max_size; /* largest segment grouped; EMSGSIZE or EINVAL lowers it */
+  uint32_t gso_bytes;    /* largest UDP_SEGMENT send: see send_buffer_is */
   int gso_fault;         /* tests only (setGso): the next probe or UDP_SEGMENT send fails so */
   double gso_sends;      /* UDP_SEGMENT sends the kernel took */
   double gso_segments;   /* the datagrams they carried */
@@ -1000,6 +1001,7 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   h->family = family == 6 ? AF_INET6 : AF_INET;
   h->recv_width = each ? RECV_EACH : RECV_BATCH;
   h->gso_max_size = GSO_BYTES;
+  h->gso_bytes = GSO_BYTES;
   h->recv_slot = RECV_SLOT;
   if (napi_get_uv_event_loop(env, &h->loop) != napi_ok ||
       napi_create_object(env, &obj) != napi_ok ||
@@ -1378,6 +1380,16 @@ static napi_value js_block_source(napi_env env, napi_callback_info info) {
   return ret_int(env, set_source_opt(&mb, IP_UNBLOCK_SOURCE, MCAST_UNBLOCK_SOURCE));
 }
 
+/* The send buffer (SO_SNDBUF as the kernel reports it) bounds a
+ * UDP_SEGMENT send.  The kernel lets a send in while the buffer is not
+ * full, whatever its size: a 64 KB one would overshoot a small buffer by
+ * that much, and overflow a short device queue (which drops silently)
+ * where single datagrams are held back.  Half the buffer (the size asked
+ * for: Linux doubles it) bounds the overshoot. */
+static void send_buffer_is(udpkit* h, int sndbuf) {
+  h->gso_bytes = sndbuf / 2 < GSO_BYTES ? sndbuf / 2 : GSO_BYTES;
+}
+
 static napi_value js_buffer_size(napi_env env, napi_callback_info info) {
   socklen_t len;
   double size;
@@ -1394,6 +1406,7 @@ static napi_value js_buffer_size(napi_env env, napi_callback_info info) {
   if (v != 0 && setsockopt(h->fd, SOL_SOCKET, opt, &v, sizeof v)) return ret_int(env, -errno);
   len = sizeof v;
   if (getsockopt(h->fd, SOL_SOCKET, opt, &v, &len)) return ret_int(env, -errno);
+  if (!recv) send_buffer_is(h, v);
   return ret_int(env, v);
 }
 
@@ -1529,6 +1542,8 @@ static void probe_gso(udpkit* h) {
   if (h->family == AF_INET6 && getsockopt(h->fd, IPPROTO_IPV6, IPV6_RECVERR, &size, &len) == 0)
     recverr |= size;
   if (h->gso == GSO_ON && recverr) h->gso = GSO_RECVERR;
+  len = sizeof size;
+  if (getsockopt(h->fd, SOL_SOCKET, SO_SNDBUF, &size, &len) == 0) send_buffer_is(h, size);
 }
 
 /* Segments of `size` bytes are over the route's MTU (the kernel said err):
@@ -1556,7 +1571,8 @@ static void gso_refused(udpkit* h, int err, uint32_t size) {
 /* Packs datagrams [k, n) of sb into sendmmsg entries from entry e on; the
  * datagrams before `plain_until` go one per entry.  With GSO on, a run to
  * one destination of one size (the last may be shorter, not empty) becomes
- * one entry with a UDP_SEGMENT control message, within the kernel's limits.
+ * one entry with a UDP_SEGMENT control message, within the kernel's limits
+ * and h->gso_bytes.
  * Returns the number of entries. */
 static uint32_t build_entries(udpkit* h, send_buf* sb, uint32_t k, uint32_t n,
                               uint32_t e, uint32_t plain_until) {
@@ -1573,7 +1589,7 @@ static uint32_t build_entries(udpkit* h, send_buf* sb, uint32_t k, uint32_t n,
     if (gso && k >= plain_until && size > 0 && size <= h->gso_max_size) {
       while (j < n && j - k < GSO_SEGMENTS && last == size && sb->slots[j] == sb->slots[k]) {
         next = sb->offsets[j + 1] - sb->offsets[j];
-        if (next == 0 || next > size || total + next > GSO_BYTES) break;
+        if (next == 0 || next > size || total + next > h->gso_bytes) break;
         total += next;
         last = next;
         j++;

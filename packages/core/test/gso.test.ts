@@ -408,6 +408,57 @@ describe.runIf(native && process.getuid?.() === 0)('through a veth with a 1500-b
   });
 });
 
+describe.runIf(native && process.getuid?.() === 0)('behind a qdisc that holds little (a namespace of the test\'s own)', () => {
+  it('a small send buffer keeps pushing back with GSO on: nothing is lost where node:dgram loses nothing', () => {
+    // With SO_SNDBUF at its minimum the kernel pushes back (EAGAIN) before
+    // a 40 KB qdisc fills, so node:dgram loses nothing. The kernel checks
+    // the send buffer before each send, not against its size: a UDP_SEGMENT
+    // send as large as 64 KB would overflow the qdisc, which drops silently.
+    const script = `
+      const dgram = process.env.IMPL === 'node' ? (await import('node:dgram')).default : (await import('@udpkit/core')).default;
+      const total = 3000;
+      const rx = dgram.createSocket('udp4');
+      await new Promise((resolve) => rx.bind(0, '127.0.0.1', resolve));
+      rx.setRecvBufferSize(32 << 20);
+      const got = [];
+      rx.on('message', (data) => got.push(data.readUInt32BE(0)));
+      const tx = dgram.createSocket('udp4');
+      await new Promise((resolve) => tx.bind(0, '127.0.0.1', resolve));
+      tx.setSendBufferSize(1);
+      let calls = 0, errors = 0;
+      await new Promise((resolve) => {
+        for (let i = 0; i < total; i++) {
+          const data = Buffer.alloc(1000);
+          data.writeUInt32BE(i);
+          tx.send(data, rx.address().port, '127.0.0.1', (error) => { calls++; if (error) errors++; if (calls === total) resolve(); });
+        }
+      });
+      const deadline = Date.now() + 15000;
+      while (got.length < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Each once, in order: a wait for room resumed at the right datagram.
+      const inOrder = got.every((n, i) => n === i);
+      console.log(JSON.stringify({ calls, errors, received: got.length, inOrder, gsoSends: tx.stats?.().gsoSends ?? 0 }));
+      tx.close(); rx.close();`;
+    const observe = (impl: 'node' | 'udpkit') => {
+      const output = execFileSync(
+        'unshare',
+        [
+          '-n', 'sh', '-c', 'ip link set lo up && tc qdisc add dev lo root tbf rate 50mbit burst 16kb limit 40kb && exec "$@"', 'sh',
+          process.execPath, '--input-type=module', '-e', script,
+        ],
+        { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 30_000, env: { ...process.env, UDPKIT_BACKEND: 'native', IMPL: impl } },
+      );
+      return JSON.parse(output.trim().split('\n').at(-1)!);
+    };
+    const theirs = observe('node');
+    expect(theirs).toEqual({ calls: 3000, errors: 0, received: 3000, inOrder: true, gsoSends: 0 });
+    const ours = observe('udpkit');
+    expect(ours).toMatchObject({ calls: 3000, errors: 0, received: 3000, inOrder: true });
+    // Still grouped, in groups the send buffer bounds.
+    expect(ours.gsoSends).toBeGreaterThan(0);
+  });
+});
+
 describe('sendSegments', () => {
   it.runIf(native).each(['udp4', 'udp6'] as const)('%s: one buffer in segments, the last shorter, each a datagram', async (type) => {
     const rx = await socket(type);
