@@ -360,6 +360,47 @@ describe.runIf(native)('GSO state, fallback and counters', () => {
     expect(tx.stats()).toMatchObject({ gsoSends: 1, gsoSegments: 10 });
   });
 
+  it.each([
+    ['udp4', 'AF_INET', 'IPPROTO_IP', 11],
+    ['udp6', 'AF_INET6', 'IPPROTO_IPV6', 25],
+  ] as const)('%s: a descriptor adopted with IP_RECVERR reports GSO unsupported, and its runs go one by one', (type, domain, level, option) => {
+    // Neither Node nor udpkit sets IP_RECVERR: a python3 parent (node-gyp's
+    // prerequisite) makes such a socket, the child adopts it with bind({ fd }).
+    const script = `
+      const { createSocket } = await import('@udpkit/core');
+      const address = '${LOCALHOST[type]}';
+      const rx = createSocket('${type}');
+      await new Promise((resolve) => rx.bind(0, address, resolve));
+      let got = 0;
+      rx.on('message', () => got++);
+      const tx = createSocket('${type}');
+      await new Promise((resolve) => tx.bind({ fd: Number(process.env.FD) }, resolve));
+      const messages = Array.from({ length: 100 }, () => ({ data: Buffer.alloc(64), port: rx.address().port, address }));
+      const result = await new Promise((resolve) => tx.sendMany(messages, (error, sent) => resolve([error, sent])));
+      const deadline = Date.now() + 10000;
+      while (got < 100 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      console.log(JSON.stringify({ gso: tx.features.gso, result, got, gsoSends: tx.stats().gsoSends }));
+      tx.close(); rx.close();`;
+    const adopt = [
+      'import os, socket, sys',
+      `s = socket.socket(socket.${domain}, socket.SOCK_DGRAM)`,
+      `s.setsockopt(socket.${level}, ${option}, 1)`,
+      'os.set_inheritable(s.fileno(), True)',
+      'os.environ["FD"] = str(s.fileno())',
+      'os.execvp(sys.argv[1], sys.argv[1:])',
+    ].join('\n');
+    const output = execFileSync('python3', ['-c', adopt, process.execPath, '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, UDPKIT_BACKEND: 'native' },
+    });
+    const outcome = JSON.parse(output.trim().split('\n').at(-1)!);
+    expect(outcome).toMatchObject({ result: [null, 100], got: 100, gsoSends: 0 });
+    expect(outcome.gso).toMatchObject({ active: false, state: 'unsupported' });
+    expect(outcome.gso.reason).toMatch(/IP_RECVERR/);
+  });
+
   it('a failed probe (ENOPROTOOPT, a kernel before 4.18) reports GSO unsupported; datagrams go one by one', async () => {
     const tx = await faulted('ENOPROTOOPT', 64);
     expect(tx.features.gso).toMatchObject({ active: false, state: 'unsupported', code: 'ENOPROTOOPT' });
