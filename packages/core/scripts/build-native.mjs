@@ -1,26 +1,123 @@
-// Builds the native helper with node-gyp and places it where the loader looks
-// for it in the published package: prebuilds/<platform>-<arch>/udpkit.node.
-// Only on Linux: elsewhere the portable backend runs.
+// Builds the native helper from the C sources as they are now and places it
+// where the loader looks for it: prebuilds/<platform>-<arch>/udpkit.<libc>.node.
+//
+//   node scripts/build-native.mjs         the machine's own target (what `pnpm build` runs)
+//   node scripts/build-native.mjs --all   every target the package ships (the
+//                                         cross compilers: scripts/install-toolchains.sh)
+//
+// The C compiler is called directly, with the running Node's headers (Node-API
+// and libuv; their symbols resolve from the node binary at load time). Each
+// binary embeds the digest of its sources, and is checked after linking: a
+// glibc build needs no symbol newer than the baseline, a musl build no glibc
+// at all. Only on Linux: elsewhere the portable backend runs.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { installAddon } from './install-addon.mjs';
+import { compileFlags, digestMarker, glibcBaseline, linkFlags, prebuildFile, sourceDigest, targetName, targets } from './native-targets.mjs';
+
+const packageDir = resolve(import.meta.dirname, '..');
 
 if (process.platform !== 'linux') {
   console.log(`native helper: not built on ${process.platform}; the portable backend will run`);
   process.exit(0);
 }
 
-// Build against the running Node's own headers when it has them: no download.
-const prefix = dirname(dirname(process.execPath));
-const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(prefix, 'include/node/node_api.h')) ? prefix : undefined);
+const headers = nodeHeaders();
+const digest = sourceDigest(packageDir);
+// The libc of the Node running the build (a build may be slow; the loader's check is cheaper).
+const hostLibc = process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl';
+const isHost = (target) => target.arch === process.arch && target.libc === hostLibc;
+const chosen = process.argv.includes('--all') ? targets : targets.filter(isHost);
+if (chosen.length === 0) {
+  console.log(`native helper: no target for linux-${process.arch}-${hostLibc}; the portable backend will run`);
+  process.exit(0);
+}
 
-const nodeGyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
-const args = [nodeGyp, 'rebuild', '--directory', 'native', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-const build = spawnSync(process.execPath, args, { stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
+for (const target of chosen) {
+  const output = build(target);
+  installAddon(output, join(packageDir, prebuildFile(target)));
+  // The helper's own tests and memcheck load the machine's build from here.
+  if (isHost(target)) installAddon(output, join(packageDir, 'native/build/Release/udpkit.node'));
+  console.log(`native helper: ${prebuildFile(target)}`);
+}
 
-const target = `prebuilds/${process.platform}-${process.arch}/udpkit.node`;
-installAddon('native/build/Release/udpkit.node', target);
-console.log(`native helper: ${target}`);
+/** Compiles and links one target into native/build/<target>/udpkit.node; exits on any failure. */
+function build(target) {
+  const dir = join(packageDir, 'native/build', targetName(target));
+  mkdirSync(dir, { recursive: true });
+  const digestSource = join(dir, 'source-digest.c');
+  writeFileSync(digestSource, `__attribute__((used)) static const char digest[] = "${digestMarker}${digest}";\n`);
+  const output = join(dir, 'udpkit.node');
+  const [compiler, ...compilerArgs] = compilerFor(target);
+  run(compiler, [
+    ...compilerArgs,
+    ...compileFlags,
+    '-I',
+    headers,
+    join(packageDir, 'native/udpkit.c'),
+    digestSource,
+    ...linkFlags,
+    '-o',
+    output,
+  ]);
+  const problem = checkLinkage(target, output);
+  if (problem) fail(`${targetName(target)}: ${problem}`);
+  return output;
+}
+
+/** gcc for the target's GNU triple; musl through the specs file of Debian's musl-dev for that architecture. */
+function compilerFor(target) {
+  const gcc = `${target.triple}-gcc`;
+  if (target.libc === 'glibc') return [gcc];
+  const specs = `/usr/lib/${target.triple.replace('-gnu', '-musl')}/musl-gcc.specs`;
+  if (!existsSync(specs)) fail(`${targetName(target)}: no ${specs} (musl-dev for ${target.arch}); run scripts/install-toolchains.sh as root`);
+  return [gcc, '-specs', specs];
+}
+
+/** What is wrong with the binary's dynamic linkage, or undefined. */
+function checkLinkage(target, binary) {
+  const symbols = run('readelf', ['--wide', '--dyn-syms', binary]);
+  const needed = [...run('readelf', ['--dynamic', binary]).matchAll(/\(NEEDED\).*\[(.+)\]/g)].map((match) => match[1]);
+  const versions = [...new Set([...symbols.matchAll(/@GLIBC_([\d.]+)/g)].map((match) => match[1]))];
+  if (target.libc === 'musl') {
+    if (versions.length > 0) return `a musl build needs glibc symbols (GLIBC_${versions.join(', GLIBC_')})`;
+    if (needed.join() !== 'libc.so') return `a musl build must need only libc.so, not ${needed.join(', ')}`;
+    return undefined;
+  }
+  const tooNew = versions.filter((version) => compareVersions(version, glibcBaseline) > 0);
+  if (tooNew.length > 0) return `needs GLIBC_${tooNew.join(', GLIBC_')}, newer than the ${glibcBaseline} baseline`;
+  return undefined;
+}
+
+function compareVersions(a, b) {
+  const [x, y] = [a, b].map((version) => version.split('.').map(Number));
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  }
+  return 0;
+}
+
+/** The running Node's include directory (node_api.h, uv.h): Node-API 8 and libuv 1.x are stable across lines. */
+function nodeHeaders() {
+  const dir = process.env.npm_config_nodedir
+    ? join(process.env.npm_config_nodedir, 'include/node')
+    : join(dirname(dirname(process.execPath)), 'include/node');
+  if (!existsSync(join(dir, 'node_api.h')) || !existsSync(join(dir, 'uv.h'))) {
+    fail(`no Node headers (node_api.h, uv.h) in ${dir}; set npm_config_nodedir to a Node installation that has include/node`);
+  }
+  return dir;
+}
+
+function run(command, args) {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.error) fail(`${command}: ${result.error.code === 'ENOENT' ? 'not installed; run scripts/install-toolchains.sh as root' : result.error.message}`);
+  if (result.status !== 0) fail(`${command} ${args.join(' ')}\n${result.stderr}`);
+  if (result.stderr) process.stderr.write(result.stderr);
+  return result.stdout;
+}
+
+function fail(message) {
+  console.error(`native helper: ${message}`);
+  process.exit(1);
+}

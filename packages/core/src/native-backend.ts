@@ -22,6 +22,7 @@ import { METADATA_DESTINATION, METADATA_TIMESTAMP, rethrowLater } from './backen
 import { errnoException, errors } from './errors.js';
 import { UV_EAGAIN, UV_ECANCELED, UV_ENOMEM } from './errno.js';
 import { nativeGsoStatus, type GsoStatus, type NativeGsoStatus } from './gso.js';
+import { describeMachine, prebuildFor, runningLibc, type Machine } from './prebuilds.js';
 import { SendQueue, type SettledSends } from './send-queue.js';
 
 /** The helper's functions, as described in native/BINDING.md. */
@@ -87,20 +88,20 @@ const SENDMMSG_MAX = 1024;
 /** Cached destination sockaddrs per socket; cleared past this many. */
 const DESTINATION_CACHE_LIMIT = 4096;
 
-function loadBinding(): { binding?: Binding; error?: Error } {
-  if (process.platform !== 'linux') {
-    return { error: new Error(`no native helper for ${process.platform}-${process.arch}`) };
-  }
-  const candidates = [
-    `../prebuilds/${process.platform}-${process.arch}/udpkit.node`,
-    '../native/build/Release/udpkit.node',
-  ].map((path) => fileURLToPath(new URL(path, import.meta.url)));
-  const found = candidates.find((path) => existsSync(path));
-  if (!found) return { error: new Error(`native helper not found (looked for ${candidates.join(', ')})`) };
+/** Loads the prebuilt helper that fits this machine; when none does, says which file it looked for and for what machine. */
+export function loadBinding(machine: Machine = { platform: process.platform, arch: process.arch, libc: runningLibc() }): {
+  binding?: Binding;
+  error?: Error;
+} {
+  const file = prebuildFor(machine);
+  if (!file) return { error: new Error(`no prebuilt native helper for ${describeMachine(machine)}`) };
+  const path = fileURLToPath(new URL(`../${file}`, import.meta.url));
+  if (!existsSync(path)) return { error: new Error(`the native helper for ${describeMachine(machine)} is missing: ${path}`) };
   try {
-    return { binding: createRequire(import.meta.url)(found) as Binding };
+    return { binding: createRequire(import.meta.url)(path) as Binding };
   } catch (error) {
-    return { error: error as Error };
+    const cause = error as Error;
+    return { error: new Error(`the native helper for ${describeMachine(machine)} did not load: ${path}: ${cause.message}`, { cause }) };
   }
 }
 
