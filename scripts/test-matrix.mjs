@@ -14,10 +14,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, dirname, resolve } from 'node:path';
+import { prebuildFile } from '../packages/core/scripts/native-targets.mjs';
 import { installNode } from './install-node.mjs';
 
 const root = resolve(import.meta.dirname, '..');
-const addon = resolve(root, `packages/core/prebuilds/${process.platform}-${process.arch}/udpkit.node`);
+const libc = process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl';
+const addon = resolve(root, 'packages/core', prebuildFile({ platform: process.platform, arch: process.arch, libc }));
 const summaryFile = resolve(root, 'test-summary.json');
 
 const lines = [];
