@@ -69,7 +69,12 @@ function build(target) {
 /** gcc for the target's GNU triple; musl through the specs file of Debian's musl-dev for that architecture. */
 function compilerFor(target) {
   const gcc = `${target.triple}-gcc`;
-  if (target.libc === 'glibc') return [gcc];
+  if (target.libc === 'glibc') {
+    // Without them Debian's cross gcc falls back on the host's /usr/include, silently.
+    const crossHeaders = `/usr/${target.triple}/include/gnu/stubs.h`;
+    if (target.arch !== process.arch && !existsSync(crossHeaders)) fail(`${targetName(target)}: no ${crossHeaders}; run scripts/install-toolchains.sh as root`);
+    return [gcc];
+  }
   const specs = `/usr/lib/${target.triple.replace('-gnu', '-musl')}/musl-gcc.specs`;
   if (!existsSync(specs)) fail(`${targetName(target)}: no ${specs} (musl-dev for ${target.arch}); run scripts/install-toolchains.sh as root`);
   return [gcc, '-specs', specs];
