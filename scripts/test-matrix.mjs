@@ -60,7 +60,7 @@ function loadedAddon(node) {
     const core = await import(${JSON.stringify(resolve(root, 'packages/core/dist/index.js'))});
     if (core.nativeLoadError) throw core.nativeLoadError;
     const socket = core.createSocket({ type: 'udp4', backend: 'native' });
-    const mapped = process.report.getReport().sharedObjects.filter((path) => path.endsWith('udpkit.node'));
+    const mapped = process.report.getReport().sharedObjects.filter((path) => path.endsWith('.node'));
     socket.close();
     console.log(JSON.stringify({ napi: process.versions.napi, mapped }));`;
   const run = spawnSync(node, ['--input-type=module', '-e', probe], { encoding: 'utf8' });

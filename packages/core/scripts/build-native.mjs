@@ -11,7 +11,7 @@
 // glibc build needs no symbol newer than the baseline, a musl build no glibc
 // at all. Only on Linux: elsewhere the portable backend runs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { installAddon } from './install-addon.mjs';
 import { compileFlags, digestMarker, glibcBaseline, linkFlags, prebuildFile, sourceDigest, targetName, targets } from './native-targets.mjs';
@@ -25,6 +25,10 @@ if (process.platform !== 'linux') {
 
 const headers = nodeHeaders();
 const digest = sourceDigest(packageDir);
+const sources = readdirSync(join(packageDir, 'native'))
+  .filter((name) => name.endsWith('.c'))
+  .sort()
+  .map((name) => join(packageDir, 'native', name));
 // The libc of the Node running the build (a build may be slow; the loader's check is cheaper).
 const hostLibc = process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl';
 const isHost = (target) => target.arch === process.arch && target.libc === hostLibc;
@@ -55,7 +59,7 @@ function build(target) {
     ...compileFlags,
     '-I',
     headers,
-    join(packageDir, 'native/udpkit.c'),
+    ...sources,
     digestSource,
     ...linkFlags,
     '-o',
@@ -66,8 +70,13 @@ function build(target) {
   return output;
 }
 
-/** gcc for the target's GNU triple; musl through the specs file of Debian's musl-dev for that architecture. */
+/**
+ * The machine's own target: its C compiler, whatever the distribution names
+ * it. Another target: Debian's cross gcc for its GNU triple; musl through the
+ * specs file of Debian's musl-dev for that architecture.
+ */
 function compilerFor(target) {
+  if (isHost(target)) return ['cc'];
   const gcc = `${target.triple}-gcc`;
   if (target.libc === 'glibc') {
     // Without them Debian's cross gcc falls back on the host's /usr/include, silently.

@@ -8,7 +8,7 @@ const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 describe('package.json', () => {
   it.runIf(nativeLoadError === undefined)('does not declare the package free of side effects: importing it loads the helper', () => {
-    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => path.endsWith('udpkit.node'));
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => path.endsWith('.node'));
     expect(loaded).toHaveLength(1);
     // A bundler told `sideEffects: false` may drop an import whose bindings go unused.
     expect(manifest.sideEffects).not.toBe(false);
