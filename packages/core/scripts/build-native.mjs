@@ -14,7 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { installAddon } from './install-addon.mjs';
-import { compileFlags, digestMarker, glibcBaseline, linkFlags, prebuildFile, sourceDigest, targetName, targets } from './native-targets.mjs';
+import { linkageProblem } from './check-linkage.mjs';
+import { compileFlags, digestMarker, linkFlags, prebuildFile, sourceDigest, targetName, targets } from './native-targets.mjs';
 
 const packageDir = resolve(import.meta.dirname, '..');
 
@@ -65,7 +66,7 @@ function build(target) {
     '-o',
     output,
   ]);
-  const problem = checkLinkage(target, output);
+  const problem = linkageProblem(target.libc, output);
   if (problem) fail(`${targetName(target)}: ${problem}`);
   return output;
 }
@@ -87,29 +88,6 @@ function compilerFor(target) {
   const specs = `/usr/lib/${target.triple.replace('-gnu', '-musl')}/musl-gcc.specs`;
   if (!existsSync(specs)) fail(`${targetName(target)}: no ${specs} (musl-dev for ${target.arch}); run scripts/install-toolchains.sh as root`);
   return [gcc, '-specs', specs];
-}
-
-/** What is wrong with the binary's dynamic linkage, or undefined. */
-function checkLinkage(target, binary) {
-  const symbols = run('readelf', ['--wide', '--dyn-syms', binary]);
-  const needed = [...run('readelf', ['--dynamic', binary]).matchAll(/\(NEEDED\).*\[(.+)\]/g)].map((match) => match[1]);
-  const versions = [...new Set([...symbols.matchAll(/@GLIBC_([\d.]+)/g)].map((match) => match[1]))];
-  if (target.libc === 'musl') {
-    if (versions.length > 0) return `a musl build needs glibc symbols (GLIBC_${versions.join(', GLIBC_')})`;
-    if (needed.join() !== 'libc.so') return `a musl build must need only libc.so, not ${needed.join(', ')}`;
-    return undefined;
-  }
-  const tooNew = versions.filter((version) => compareVersions(version, glibcBaseline) > 0);
-  if (tooNew.length > 0) return `needs GLIBC_${tooNew.join(', GLIBC_')}, newer than the ${glibcBaseline} baseline`;
-  return undefined;
-}
-
-function compareVersions(a, b) {
-  const [x, y] = [a, b].map((version) => version.split('.').map(Number));
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
-  }
-  return 0;
 }
 
 /** The running Node's include directory (node_api.h, uv.h): Node-API 8 and libuv 1.x are stable across lines. */
