@@ -63,7 +63,10 @@ function smokeGlibc(target, work) {
   const node = emulated ? installNode(22, { arch: target.arch, run: qemu[target.arch] }) : process.execPath;
   const command = emulated ? [...qemu[target.arch], '-E', `LD_PRELOAD=${rxqOverflowShim(target, work)}`, node] : [node];
   const run = spawnSync(command[0], [...command.slice(1), '--input-type=module', '-e', probe], { encoding: 'utf8', timeout: 180_000 });
-  if (run.status !== 0) return `exit ${run.status ?? run.signal}: ${(run.stderr || run.error?.message || '').trim().split('\n').slice(0, 4).join(' | ')}`;
+  if (run.status !== 0) {
+    const output = (run.stderr || run.error?.message || '').trim().split('\n');
+    return `exit ${run.status ?? run.signal}: ${output.find((line) => /^\w*Error\b/.test(line)) ?? output.slice(0, 4).join(' | ')}`;
+  }
   const result = JSON.parse(run.stdout.trim().split('\n').at(-1));
   const file = join(packageDir, prebuildFile(target));
   if (result.arch !== target.arch) return `ran on ${result.arch}`;
