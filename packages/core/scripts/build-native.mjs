@@ -24,6 +24,7 @@ if (process.platform !== 'linux') {
   process.exit(0);
 }
 
+const all = process.argv.includes('--all');
 const headers = nodeHeaders();
 const digest = sourceDigest(packageDir);
 const sources = readdirSync(join(packageDir, 'native'))
@@ -33,7 +34,7 @@ const sources = readdirSync(join(packageDir, 'native'))
 // The libc of the Node running the build (a build may be slow; the loader's check is cheaper).
 const hostLibc = process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl';
 const isHost = (target) => target.arch === process.arch && target.libc === hostLibc;
-const chosen = process.argv.includes('--all') ? targets : targets.filter(isHost);
+const chosen = all ? targets : targets.filter(isHost);
 if (chosen.length === 0) {
   console.log(`native helper: no target for linux-${process.arch}-${hostLibc}; the portable backend will run`);
   process.exit(0);
@@ -96,17 +97,29 @@ function nodeHeaders() {
     ? join(process.env.npm_config_nodedir, 'include/node')
     : join(dirname(dirname(process.execPath)), 'include/node');
   if (!existsSync(join(dir, 'node_api.h')) || !existsSync(join(dir, 'uv.h'))) {
-    fail(`no Node headers (node_api.h, uv.h) in ${dir}; set npm_config_nodedir to a Node installation that has include/node`);
+    unavailable(`no Node headers (node_api.h, uv.h) in ${dir}; set npm_config_nodedir to a Node installation that has include/node`);
   }
   return dir;
 }
 
 function run(command, args) {
   const result = spawnSync(command, args, { encoding: 'utf8' });
-  if (result.error) fail(`${command}: ${result.error.code === 'ENOENT' ? 'not installed; run scripts/install-toolchains.sh as root' : result.error.message}`);
+  if (result.error?.code === 'ENOENT') unavailable(`${command} is not installed (scripts/install-toolchains.sh installs the compilers)`);
+  if (result.error) fail(`${command}: ${result.error.message}`);
   if (result.status !== 0) fail(`${command} ${args.join(' ')}\n${result.stderr}`);
   if (result.stderr) process.stderr.write(result.stderr);
   return result.stdout;
+}
+
+/**
+ * A tool the build needs is missing. Building the machine's own target (what
+ * `pnpm build` does) then leaves the package to its portable backend, as an
+ * install from npm on an unsupported machine does; packing needs all targets.
+ */
+function unavailable(message) {
+  if (all) fail(message);
+  console.warn(`native helper: ${message}; not built, the portable backend will run`);
+  process.exit(0);
 }
 
 function fail(message) {
