@@ -24,9 +24,10 @@
 #include <unistd.h>
 
 #define RECV_BATCH 64     /* datagrams per recvmmsg, also MAX_BATCH of BINDING.md */
-#define RECV_EACH 32      /* the same while onmessage takes them one by one:
-                           * libuv's reads per wake-up, so the loop's other
-                           * phases (setImmediate) run as often as in Node */
+#define RECV_EACH 32      /* datagrams per wake-up while onmessage takes them
+                           * one by one: libuv's reads per wake-up, so the
+                           * loop's other phases (setImmediate) run as often
+                           * as in Node (see each_width) */
 #define RECV_SLOT 65536   /* bytes per read: any UDP payload, or any GRO
                            * coalesced read (at most 64 KiB), fits */
 #define RECV_CTRL 256     /* ancillary data per read: what we ask for takes
@@ -757,6 +758,16 @@ static size_t datagrams_in(size_t len, int32_t segment) {
   return segment > 0 && len > (size_t) segment ? (len + segment - 1) / segment : 1;
 }
 
+/* The reads the next recvmmsg asks for while JavaScript takes datagrams one
+ * at a time: about RECV_EACH datagrams, going by this batch's datagrams per
+ * read, so that with GRO (up to 64 datagrams a read, 128 from a UDP_SEGMENT
+ * sender on loopback) a wake-up stays near libuv's 32, not 32 reads' worth. */
+static int each_width(size_t reads, size_t datagrams) {
+  size_t width = RECV_EACH * reads / datagrams;
+
+  return width < 1 ? 1 : width > RECV_EACH ? RECV_EACH : (int) width;
+}
+
 /* The thread's receive buffers, made at its first recvStart. */
 static recv_buf* thread_recv_buf(napi_env env) {
   per_thread* t = NULL;
@@ -909,7 +920,7 @@ static void do_recv(udpkit* h) {
   callback(h, h->onmessages, want_dest ? 4 : 3, argv);
   /* JavaScript said how it takes this batch: whole (status[2] < 0), or one
    * datagram at a time; the next batch is read for the same. */
-  h->recv_width = h->onmessage != NULL && each_left(h) >= 0 ? RECV_EACH : RECV_BATCH;
+  h->recv_width = h->onmessage != NULL && each_left(h) >= 0 ? each_width(n, datagrams) : RECV_BATCH;
   deliver_each(h, datagrams);
   return;
 

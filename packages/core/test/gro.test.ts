@@ -170,6 +170,32 @@ describe.skipIf(backend !== 'native')('GRO on (native backend)', () => {
     expect(order).toEqual(Array.from({ length: 64 }, (_, k) => [`m${k}`, `t${k}`, `p${k}`]).flat());
   });
 
+  it("'message' with GRO: a wake-up still hands over about 32 datagrams, not 32 reads of up to 64 each (setImmediate runs between)", async () => {
+    // 100 reads of 64 datagrams wait in the kernel; libuv's rule is 32
+    // datagrams per wake-up. After the first wake-up (read as wide as the
+    // batch before it) a wake-up reads no more reads than that rule allows:
+    // here one read, 64 datagrams.
+    const rx = await receiver('udp4', { gro: true, recvBufferSize: 8 * 1024 * 1024 });
+    const bursts: number[] = [0];
+    let got = 0;
+    rx.on('message', () => {
+      got++;
+      bursts[bursts.length - 1]!++;
+    });
+    const total = 100 * 64;
+    const spin = (): void => {
+      if (bursts[bursts.length - 1]! > 0) bursts.push(0);
+      if (got < total) setImmediate(spin);
+    };
+    rx.pause();
+    await gsoSend(rx, Array.from({ length: 100 }, () => '64:4096'));
+    rx.resume();
+    setImmediate(spin);
+    await waitFor(() => got >= total, 10_000, 'every datagram');
+    expect(got).toBe(total);
+    expect(Math.max(...bursts.slice(1))).toBeLessThanOrEqual(64);
+  });
+
   it('marks the datagram where the kernel cut a coalesced read (MSG_TRUNC): truncated, and the rest of the read is lost', async () => {
     // The 64 KiB receive slot holds any coalesced read: the helper's
     // setRecvSlot makes the kernel cut one. The child reaches the Socket's
