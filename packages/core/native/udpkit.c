@@ -147,10 +147,6 @@ struct udpkit {
   napi_ref onwritable;
   napi_ref onmessage; /* NULL: batches only */
   napi_async_context actx;
-  /* The last sender of the previous batch and its string: a feed from one
-   * sender gets one string, formatted once, not one per batch. */
-  addr_key last_sender;
-  napi_ref last_sender_str;
 };
 
 typedef struct {
@@ -406,26 +402,18 @@ static int key_is(const addr_key* k, int family, const void* addr, uint32_t scop
          memcmp(k->addr, addr, addr_len(family)) == 0;
 }
 
-/* The string for an address, reused while the same address repeats, and
- * taken from `known` (a string kept from an earlier batch) when it is that
- * one's. */
-static napi_value addr_string(napi_env env, addr_cache* c, const addr_key* known,
-                              napi_ref known_str, int family, const void* addr,
+/* The string for an address, reused while the same address repeats. (Not
+ * kept across batches: Node-API 8 refuses a reference to a string.) */
+static napi_value addr_string(napi_env env, addr_cache* c, int family, const void* addr,
                               uint32_t scope) {
   size_t len = addr_len(family);
   char buf[ADDR_MAX];
 
   if (c->str != NULL && key_is(&c->key, family, addr, scope)) return c->str;
-  c->str = NULL;
-  if (known_str != NULL && key_is(known, family, addr, scope) &&
-      napi_get_reference_value(env, known_str, &c->str) != napi_ok)
+  buf[0] = '\0';
+  if (len != 0) format_addr(family, addr, scope, buf);
+  if (napi_create_string_latin1(env, buf, NAPI_AUTO_LENGTH, &c->str) != napi_ok)
     return NULL;
-  if (c->str == NULL) {
-    buf[0] = '\0';
-    if (len != 0) format_addr(family, addr, scope, buf);
-    if (napi_create_string_latin1(env, buf, NAPI_AUTO_LENGTH, &c->str) != napi_ok)
-      return NULL;
-  }
   memset(&c->key, 0, sizeof c->key);
   c->key.family = family;
   c->key.scope = scope;
@@ -438,7 +426,7 @@ static napi_value addr_string(napi_env env, addr_cache* c, const addr_key* known
 static int sender_index(udpkit* h, sender_list* l, int family, const void* addr,
                         uint32_t scope, uint32_t* index) {
   napi_value before = l->last.str;
-  napi_value v = addr_string(h->env, &l->last, &h->last_sender, h->last_sender_str, family, addr, scope);
+  napi_value v = addr_string(h->env, &l->last, family, addr, scope);
 
   if (v == NULL) return -1;
   if (v != before) l->strs[l->count++] = v;
@@ -459,17 +447,6 @@ static int senders_value(napi_env env, const sender_list* l, napi_value* out) {
   for (i = 0; i < l->count; i++)
     if (napi_set_element(env, *out, i, l->strs[i]) != napi_ok) return -1;
   return 0;
-}
-
-/* Keeps the batch's last sender string for the next batch. */
-static void remember_sender(udpkit* h, const addr_cache* c) {
-  if (c->str == NULL || (h->last_sender_str != NULL &&
-                         key_is(&h->last_sender, c->key.family, c->key.addr, c->key.scope)))
-    return;
-  if (h->last_sender_str != NULL) napi_delete_reference(h->env, h->last_sender_str);
-  h->last_sender_str = NULL;
-  if (napi_create_reference(h->env, c->str, 1, &h->last_sender_str) == napi_ok)
-    h->last_sender = c->key;
 }
 
 static int set_addr_props(napi_env env, napi_value out, const struct sockaddr_storage* ss) {
@@ -907,13 +884,12 @@ static void do_recv(udpkit* h) {
       if (dest.sin6_family == AF_UNSPEC)
         napi_get_undefined(env, &v);
       else
-        v = addr_string(env, &to, NULL, NULL, dest.sin6_family, &dest.sin6_addr, dest.sin6_scope_id);
+        v = addr_string(env, &to, dest.sin6_family, &dest.sin6_addr, dest.sin6_scope_id);
       if (v == NULL || napi_set_element(env, argv[3], i, v) != napi_ok) goto fail;
     }
   }
   if (have_drops) status[1] = (int32_t) drops;
   status[STATUS_EACH] = 0;
-  remember_sender(h, &from.last);
 
   if (senders_value(env, &from, &argv[2]) || napi_create_int32(env, n, &argv[0]) != napi_ok)
     goto fail;
@@ -962,7 +938,6 @@ static void finalize(napi_env env, void* data, void* hint) {
   if (h->self != NULL) napi_delete_reference(env, h->self);
   if (h->meta != NULL) napi_delete_reference(env, h->meta);
   if (h->status != NULL) napi_delete_reference(env, h->status);
-  if (h->last_sender_str != NULL) napi_delete_reference(env, h->last_sender_str);
   if (h->onmessages != NULL) napi_delete_reference(env, h->onmessages);
   if (h->onwritable != NULL) napi_delete_reference(env, h->onwritable);
   if (h->onmessage != NULL) napi_delete_reference(env, h->onmessage);
