@@ -75,11 +75,15 @@ async function main(): Promise<void> {
 
   // The first worker binds a port the kernel chooses; the others join it.
   const workers: Worker[] = [];
+  // Listened for from the start: a worker exits as soon as it has reported,
+  // possibly before the main thread gets to the next one.
+  const exited: Promise<unknown>[] = [];
   let port = 0;
   let backend = '';
   for (let id = 0; id < workerCount; id++) {
     const worker = startThisFileAsWorker({ id, port, counts });
     workers.push(worker);
+    exited.push(once(worker, 'exit'));
     const [ready] = (await once(worker, 'message')) as [Ready];
     if ('error' in ready) {
       console.log(`reusePort is not available here: ${ready.error}`);
@@ -125,7 +129,7 @@ async function main(): Promise<void> {
     kernelDrops += report.kernelDrops;
     console.log(`worker ${id}: ${received[id]} datagrams (${report.flows} of ${PUBLISHER_SOCKETS} flows)`);
   }
-  await Promise.all(workers.map((worker) => once(worker, 'exit')));
+  await Promise.all(exited);
   const got = receivedByAll();
   console.log(
     `total: ${got} received + ${kernelDrops} kernel drops = ${got + kernelDrops} of ${sent} sent (${sent - got - kernelDrops} unaccounted) in ${elapsedMs.toFixed(0)} ms`,
