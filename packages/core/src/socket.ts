@@ -203,7 +203,10 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     if (type !== null && typeof type === 'object') {
       options = type;
       type = options.type;
-      // Node's order: buffer sizes (when truthy), then lookup, then the type.
+      // Invalid options are reported in Node's order: buffer sizes (when
+      // truthy), block lists, lookup, type; then udpkit's own, which Node
+      // lacks: backend, receiveMetadata, reusePort's support, gso, gro; then
+      // signal, which Node checks last.
       if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
       if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
       this.#receiveBlockList = blockListOption(options.receiveBlockList, 'options.receiveBlockList');
@@ -223,8 +226,6 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     this.#metadataFlags =
       (options?.receiveMetadata?.destination ? METADATA_DESTINATION : 0) |
       (options?.receiveMetadata?.timestamp ? METADATA_TIMESTAMP : 0);
-    if (options?.gro !== undefined && typeof options.gro !== 'boolean') throw invalidArgType('options.gro', 'boolean', options.gro);
-    this.#gro = options?.gro === true;
 
     this.#backend = createBackend(options?.backend, this.#family, {
       wantsEach: () => this.#open && this.listenerCount('message') > 0,
@@ -244,17 +245,12 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
     if (this.#reusePort && !this.#backend.features.reusePort) {
       throw errors.unsupported('reusePort', this.#backend.name);
     }
-    if (options?.gso !== undefined) {
-      if (typeof options.gso !== 'boolean') throw invalidArgType('options.gso', 'boolean', options.gso);
-      if (options.gso && !this.#backend.features.gso) throw errors.unsupported('gso', this.#backend.name);
-      if (!options.gso) this.#backend.setGso(false);
-    }
-    if (this.#gro) {
-      if (!this.#backend.features.gro) throw errors.unsupported('gro', this.#backend.name);
-      // Applied when the descriptor is made; a kernel without UDP_GRO leaves
-      // the socket reading datagrams one by one, and features.gro says why.
-      this.#backend.setGro();
-    }
+    const gso = offloadOption(options?.gso, 'gso', this.#backend);
+    this.#gro = offloadOption(options?.gro, 'gro', this.#backend) === true;
+    if (gso === false) this.#backend.setGso(false);
+    // Applied when the descriptor is made; a kernel without UDP_GRO leaves
+    // the socket reading datagrams one by one, and features.gro says why.
+    if (this.#gro) this.#backend.setGro();
 
     if (typeof listener === 'function') this.on('message', listener);
 
@@ -1335,6 +1331,18 @@ function prepareBatch(messages: readonly OutgoingMessage[], connected: boolean):
     batch.addresses[i] = address ?? undefined;
   }
   return batch;
+}
+
+/**
+ * The `gso` or `gro` option: undefined when not given, else a boolean
+ * (`ERR_INVALID_ARG_TYPE`) the backend must support when true
+ * (`ERR_UDPKIT_UNSUPPORTED`).
+ */
+function offloadOption(value: unknown, name: 'gso' | 'gro', backend: Backend): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw invalidArgType(`options.${name}`, 'boolean', value);
+  if (value && !backend.features[name]) throw errors.unsupported(name, backend.name);
+  return value;
 }
 
 /**

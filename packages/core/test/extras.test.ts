@@ -37,6 +37,31 @@ describe('backend selection', () => {
   });
 });
 
+describe("the order createSocket reports udpkit's invalid options in", () => {
+  // Node's own options keep Node's order (differential.test.ts); udpkit's
+  // come after the type and before the signal, which Node checks last.
+  const cases: [string, Record<string, unknown>, string, string][] = [
+    ['the type before all of them', { type: 'x', backend: 'fast', gso: 1, gro: 1 }, 'ERR_SOCKET_BAD_TYPE', 'Bad socket type'],
+    ['the backend before gso and gro', { backend: 'fast', gso: 1, gro: 1 }, 'ERR_INVALID_ARG_VALUE', 'options.backend'],
+    [
+      'receiveMetadata before gso and gro',
+      { backend: 'portable', receiveMetadata: { destination: true }, gso: 1, gro: 1 },
+      'ERR_UDPKIT_UNSUPPORTED',
+      'receiveMetadata is not supported',
+    ],
+    ['gso before gro', { gso: 1, gro: 1 }, 'ERR_INVALID_ARG_TYPE', '"options.gso"'],
+    ['gso before gro, support too', { backend: 'portable', gso: true, gro: 1 }, 'ERR_UDPKIT_UNSUPPORTED', 'gso is not supported'],
+    ['a gso: false that is fine, then gro', { backend: 'portable', gso: false, gro: true }, 'ERR_UDPKIT_UNSUPPORTED', 'gro is not supported'],
+    ['gro before the signal', { gro: 'yes', signal: 1 }, 'ERR_INVALID_ARG_TYPE', '"options.gro"'],
+    ['then the signal', { gso: false, gro: false, signal: 1 }, 'ERR_INVALID_ARG_TYPE', '"options.signal"'],
+  ];
+  it.each(cases)('%s', (_, options, code, message) => {
+    expect(() => createSocket({ type: 'udp4', ...options } as never)).toThrow(
+      expect.objectContaining({ code, message: expect.stringContaining(message) }),
+    );
+  });
+});
+
 describe('module formats', () => {
   it('loads with require() too, with the named exports', () => {
     const script = `
