@@ -58,7 +58,11 @@
 #define GSO_OFF 2         /* turned off by setGso */
 #define GSO_UNSUPPORTED 3 /* the probe failed: gso_errno says why */
 #define GSO_FAILED 4      /* a UDP_SEGMENT send failed with EIO or EINVAL */
-#define GSO_RECVERR 5     /* IP_RECVERR is on: see probe_gso */
+#define GSO_RECVERR 5     /* IP_RECVERR or IPV6_RECVERR is on: see probe_gso */
+
+/* gso_recverr bits: which of the two options is on */
+#define RECVERR_IP 1
+#define RECVERR_IPV6 2
 
 #define ADDR_MAX (INET6_ADDRSTRLEN + IF_NAMESIZE + 2)
 
@@ -135,6 +139,7 @@ struct udpkit {
   /* GSO send (UDP_SEGMENT) */
   int gso;               /* GSO_* */
   int gso_errno;         /* why unsupported, failed, or gso_max_size lowered */
+  int gso_recverr;       /* RECVERR_* bits found by the probe */
   uint32_t gso_max_size; /* largest segment grouped; EMSGSIZE or EINVAL lowers it */
   uint32_t gso_bytes;    /* largest UDP_SEGMENT send: see send_buffer_is */
   int gso_fault;         /* tests only (setGso): the next probe or UDP_SEGMENT send fails so */
@@ -1503,10 +1508,11 @@ static const char* copy_batch(send_buf* sb, char* slab, size_t slab_len,
 }
 
 /* Whether the kernel takes UDP_SEGMENT on this socket (Linux 4.18+).  Not
- * on a socket with IP_RECVERR (an adopted descriptor: udpkit never sets it):
- * the kernel then reports a full device queue (ENOBUFS) per datagram, so
- * that the sender can wait and send again, but for a UDP_SEGMENT send it
- * reports success once any segment was queued, and the rest are lost. */
+ * on a socket with IP_RECVERR or IPV6_RECVERR (an adopted descriptor:
+ * udpkit never sets them): the kernel then reports a full device queue
+ * (ENOBUFS) per datagram, so that the sender can wait and send again, but
+ * for a UDP_SEGMENT send it reports success once any segment was queued,
+ * and the rest are lost. */
 static void probe_gso(udpkit* h) {
   socklen_t len = sizeof(int);
   int recverr = 0;
@@ -1522,12 +1528,15 @@ static void probe_gso(udpkit* h) {
   h->gso = err ? GSO_UNSUPPORTED : GSO_ON;
   h->gso_errno = err;
   /* An IPv6 socket sends to IPv4-mapped addresses as IPv4: both count. */
+  h->gso_recverr = 0;
   len = sizeof recverr;
-  if (getsockopt(h->fd, IPPROTO_IP, IP_RECVERR, &recverr, &len)) recverr = 0;
-  len = sizeof size;
-  if (h->family == AF_INET6 && getsockopt(h->fd, IPPROTO_IPV6, IPV6_RECVERR, &size, &len) == 0)
-    recverr |= size;
-  if (h->gso == GSO_ON && recverr) h->gso = GSO_RECVERR;
+  if (getsockopt(h->fd, IPPROTO_IP, IP_RECVERR, &recverr, &len) == 0 && recverr)
+    h->gso_recverr |= RECVERR_IP;
+  len = sizeof recverr;
+  if (h->family == AF_INET6 && getsockopt(h->fd, IPPROTO_IPV6, IPV6_RECVERR, &recverr, &len) == 0 &&
+      recverr)
+    h->gso_recverr |= RECVERR_IPV6;
+  if (h->gso == GSO_ON && h->gso_recverr) h->gso = GSO_RECVERR;
   len = sizeof size;
   if (getsockopt(h->fd, SOL_SOCKET, SO_SNDBUF, &size, &len) == 0) send_buffer_is(h, size);
 }
@@ -1812,8 +1821,9 @@ static int set_number(napi_env env, napi_value out, const char* name, double val
 }
 
 /* gsoStatus(h, out): sets out.state (GSO_*), out.errno (-errno: why
- * unsupported, failed or out.maxSize lowered; else 0), out.maxSize,
- * out.sends and out.segments.  Probes a descriptor not yet probed. */
+ * unsupported, failed or out.maxSize lowered; else 0), out.recverr
+ * (RECVERR_* bits), out.maxSize, out.sends and out.segments.  Probes a
+ * descriptor not yet probed. */
 static napi_value js_gso_status(napi_env env, napi_callback_info info) {
   udpkit* h;
   ARGS(2);
@@ -1823,6 +1833,7 @@ static napi_value js_gso_status(napi_env env, napi_callback_info info) {
   if (h->gso == GSO_UNPROBED && h->fd != -1) probe_gso(h);
   if (!set_number(env, argv[1], "state", h->gso) ||
       !set_number(env, argv[1], "errno", -h->gso_errno) ||
+      !set_number(env, argv[1], "recverr", h->gso_recverr) ||
       !set_number(env, argv[1], "maxSize", h->gso_max_size) ||
       !set_number(env, argv[1], "sends", h->gso_sends) ||
       !set_number(env, argv[1], "segments", h->gso_segments))

@@ -29,6 +29,8 @@ export interface GsoStatus {
 export interface NativeGsoStatus {
   state: number;
   errno: number;
+  /** Which of IP_RECVERR (1) and IPV6_RECVERR (2) the probe found on. */
+  recverr: number;
   maxSize: number;
   sends: number;
   segments: number;
@@ -36,6 +38,7 @@ export interface NativeGsoStatus {
 
 const states: GsoState[] = ['pending', 'on', 'off', 'unsupported', 'fallback', 'unsupported'];
 const GSO_RECVERR = 5;
+const recverrNames = ['', 'IP_RECVERR', 'IPV6_RECVERR', 'IP_RECVERR and IPV6_RECVERR'];
 
 export function nativeGsoStatus(native: NativeGsoStatus): GsoStatus {
   const state = states[native.state] ?? 'unsupported';
@@ -43,7 +46,7 @@ export function nativeGsoStatus(native: NativeGsoStatus): GsoStatus {
   let reason: string | undefined;
   if (state === 'off') reason = 'turned off by the gso: false option';
   else if (native.state === GSO_RECVERR) {
-    reason = 'the descriptor has IP_RECVERR set, and the kernel reports no ENOBUFS per datagram for a UDP_SEGMENT send';
+    reason = `the descriptor has ${recverrNames[native.recverr]} set, and the kernel reports no ENOBUFS per datagram for a UDP_SEGMENT send`;
   } else if (state === 'unsupported') reason = `the kernel refused UDP_SEGMENT (${code}: ${message})`;
   else if (state === 'fallback') reason = `a UDP_SEGMENT send failed with ${code} (${message}); datagrams are sent one by one`;
   else if (code) {

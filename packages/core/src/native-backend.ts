@@ -418,7 +418,7 @@ export class NativeBackend implements Backend {
   }
 
   gso(): { status: GsoStatus; sends: number; segments: number } {
-    const out: NativeGsoStatus = { state: 0, errno: 0, maxSize: 0, sends: 0, segments: 0 };
+    const out: NativeGsoStatus = { state: 0, errno: 0, recverr: 0, maxSize: 0, sends: 0, segments: 0 };
     this.#binding.gsoStatus(this.#handle, out);
     return { status: nativeGsoStatus(out), sends: out.sends, segments: out.segments };
   }
