@@ -109,6 +109,9 @@ export const errors = {
       'ERR_INVALID_ARG_VALUE',
       `The ${name.includes('.') ? 'property' : 'argument'} '${name}' ${reason}. Received ${inspect(value)}`,
     ),
+  /** A buffer that no longer holds what a call counted in it: detached, or shrunk out of bounds. */
+  invalidStateDetached: () =>
+    nodeError(Error, 'ERR_INVALID_STATE', 'Invalid state: the buffer was detached before its datagrams were queued'),
   invalidFdType: (type: string) => nodeError(TypeError, 'ERR_INVALID_FD_TYPE', `Unsupported fd type: ${type}`),
   ipBlocked: (ip: string) => nodeError(Error, 'ERR_IP_BLOCKED', `IP(${ip}) is blocked by net.BlockList`),
   isConnected: () => nodeError(Error, 'ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected'),

@@ -764,7 +764,10 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
    * on the native backend with GSO on, up to 64 of them per `UDP_SEGMENT`
    * send, else one by one. `callback(err, sentCount)` as for `sendMany`.
    * The buffer is read when the datagrams are queued, as sendMany reads its
-   * messages: leave it unchanged until the callback. Connected sockets
+   * messages: leave it unchanged until the callback (one detached or
+   * shrunk by then sends nothing: `err` is ERR_INVALID_STATE). An empty
+   * buffer, or one detached before the call (read as empty, as Node's
+   * send() reads it), is no datagram: `(null, 0)`. Connected sockets
    * leave out port and address. The portable backend throws
    * ERR_UDPKIT_UNSUPPORTED.
    */
@@ -840,10 +843,15 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
           firstError ??= errors.ipBlocked(ip);
           for (let i = 0; i < ports.length; i++) finish();
         } else {
-          // Detached since the call (its view then reads as empty): nothing to send.
+          // Empty now but not at the call (which counted its datagrams):
+          // detached or shrunk since. None can go, and the callback says why.
           const { buffer, size } = segments;
-          if (buffer.length === 0) for (let i = 0; i < ports.length; i++) finish();
-          else this.#backend.sendSegments!(buffer, size, ip, ports[0]!, done);
+          if (buffer.length === 0) {
+            firstError ??= errors.invalidStateDetached();
+            for (let i = 0; i < ports.length; i++) finish();
+          } else {
+            this.#backend.sendSegments!(buffer, size, ip, ports[0]!, done);
+          }
         }
         this.#backend.flush();
         return;

@@ -567,7 +567,7 @@ describe('sendSegments', () => {
     expect(results).toEqual([['blocked', 'ERR_IP_BLOCKED', 0], ['segments', null, 3], ['localhost', null, 2]]);
   });
 
-  it.runIf(native)('reads the buffer when it queues it, as sendMany: changed in the same tick, the change goes; detached, nothing goes', async () => {
+  it.runIf(native)('reads the buffer when it queues it: changed in the same tick, the change goes; detached or shrunk since the call, nothing goes and the callback says ERR_INVALID_STATE', async () => {
     const rx = await socket();
     const got: string[] = [];
     rx.on('message', (data) => got.push(data.toString()));
@@ -576,21 +576,86 @@ describe('sendSegments', () => {
     const changed = Buffer.from('aabb');
     const transferred = new Uint8Array(new ArrayBuffer(4));
     transferred.set(Buffer.from('ccdd'));
+    // Resizable ArrayBuffers are ES2024, beyond the lib this package compiles against.
+    const resizable = new (ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void })(4, {
+      maxByteLength: 8,
+    });
+    const shrunk = new Uint8Array(resizable);
+    shrunk.set(Buffer.from('gghh'));
     const results: unknown[] = [];
+    const record = (label: string) => (error: Error | null, sent: number) =>
+      results.push([label, (error as NodeJS.ErrnoException | null)?.code ?? null, error?.message ?? null, sent]);
     await new Promise<void>((resolve) => {
-      tx.sendSegments(changed, 2, port, '127.0.0.1', (error, sent) => results.push([error, sent]));
+      tx.sendSegments(changed, 2, port, '127.0.0.1', record('changed'));
       changed.write('zz', 2);
-      tx.sendSegments(transferred, 2, port, '127.0.0.1', (error, sent) => results.push([error, sent]));
+      tx.sendSegments(transferred, 2, port, '127.0.0.1', record('detached'));
       structuredClone(transferred.buffer, { transfer: [transferred.buffer] });
+      tx.sendSegments(shrunk, 2, port, '127.0.0.1', record('shrunk'));
+      resizable.resize(2);
       tx.sendSegments('eeff', 2, port, '127.0.0.1', (error, sent) => {
-        results.push([error, sent]);
+        record('string')(error, sent);
         resolve();
       });
     });
     await waitFor(() => got.length === 4);
     expect(got).toEqual(['aa', 'zz', 'ee', 'ff']);
     // As for sendMany: a batch that never reaches the kernel calls back first.
-    expect(results).toEqual([[null, 0], [null, 2], [null, 2]]);
+    const lost = 'Invalid state: the buffer was detached before its datagrams were queued';
+    expect(results).toEqual([
+      ['detached', 'ERR_INVALID_STATE', lost, 0],
+      ['shrunk', 'ERR_INVALID_STATE', lost, 0],
+      ['changed', null, null, 2],
+      ['string', null, null, 2],
+    ]);
+  });
+
+  it.runIf(native)("a buffer detached before the call reads as empty, as node:dgram's send() reads it: no datagram, (null, 0)", async () => {
+    const detached = () => {
+      const view = new Uint8Array(8);
+      structuredClone(view.buffer, { transfer: [view.buffer] });
+      return view;
+    };
+    const detachedBuffer = () => {
+      const buffer = Buffer.alloc(8); // not from the pool: its ArrayBuffer can be transferred
+      structuredClone(buffer.buffer, { transfer: [buffer.buffer] });
+      return buffer;
+    };
+    const inputs = { empty: () => Buffer.alloc(0), detached, detachedBuffer };
+    // What each input does, then a marker datagram: the datagrams that came before the marker.
+    const observe = async (send: (tx: Socket, data: Uint8Array, port: number, cb: (e: Error | null, n: number) => void) => void, tx: Socket, rx: Socket) => {
+      const outcome: Record<string, unknown> = {};
+      for (const [label, make] of Object.entries(inputs)) {
+        const lengths: number[] = [];
+        const onMessage = (data: Buffer) => lengths.push(data.length);
+        rx.on('message', onMessage);
+        const result = await new Promise((resolve) => send(tx, make(), rx.address().port, (error, n) => resolve([error, n])));
+        tx.send('marker', rx.address().port, '127.0.0.1');
+        await waitFor(() => lengths.at(-1) === 6, 5000, 'the marker');
+        rx.off('message', onMessage);
+        outcome[label] = { result, before: lengths.slice(0, -1) };
+      }
+      return outcome;
+    };
+    const nodeDgram = (await import('node:dgram')).default;
+    const pair = async (create: (type: 'udp4') => Socket) => {
+      const made = [create('udp4'), create('udp4')];
+      await Promise.all(made.map((s) => new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()))));
+      return made as [Socket, Socket];
+    };
+    const [nodeTx, nodeRx] = await pair((type) => nodeDgram.createSocket(type) as unknown as Socket);
+    const theirs = await observe((tx, data, port, cb) => tx.send(data, port, '127.0.0.1', cb), nodeTx, nodeRx);
+    await closeAll(nodeTx, nodeRx);
+    // node:dgram reads a detached buffer as it reads an empty one...
+    expect(theirs.detached).toEqual(theirs.empty);
+    expect(theirs.detachedBuffer).toEqual(theirs.empty);
+    // ...and so does sendSegments, for which an empty buffer is no datagram.
+    const [tx, rx] = await pair((type) => track(createSocket(type)));
+    const ours = await observe((s, data, port, cb) => s.sendSegments(data, 2, port, '127.0.0.1', cb), tx, rx);
+    expect(ours).toEqual({
+      empty: { result: [null, 0], before: [] },
+      detached: { result: [null, 0], before: [] },
+      detachedBuffer: { result: [null, 0], before: [] },
+    });
   });
 
   it.runIf(native)('bad arguments throw Node-style errors before anything is sent', async () => {
