@@ -23,7 +23,7 @@
 //   - @udpkit/core: the native backend from the helper in the tarball, and
 //     the portable backend, with its reason, once that helper is removed;
 //   - publint and attw on the tarball (attw's profile: each package's
-//     .attw.json).
+//     .attw.json), before the install; `pnpm lint` does not run them.
 // Prints a total; exits 1 if any check failed.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -167,6 +167,13 @@ function writeProject(pkg, tarballs) {
 }
 
 async function checkPackage(pkg, tarballs, nodes) {
+  // The tarball alone: these run even when the install fails (CI's only run of them).
+  await check(pkg, 'publint', async () => {
+    await run(publint, ['run', tarballs.get(pkg.name), '--strict'], { cwd: pkg.dir });
+  });
+  await check(pkg, 'attw', async () => {
+    await run(attw, [tarballs.get(pkg.name), '--no-color', '--no-emoji', '--format', 'ascii'], { cwd: pkg.dir });
+  });
   const installed = join(pkg.project, 'node_modules', pkg.name);
   await check(pkg, 'install', async () => {
     await run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', '--loglevel=error'], {
@@ -194,12 +201,6 @@ async function checkPackage(pkg, tarballs, nodes) {
     });
   }
   if (pkg.name === '@udpkit/core') await checkBackends(pkg, installed, imported, nodes[0]);
-  await check(pkg, 'publint', async () => {
-    await run(publint, ['run', tarballs.get(pkg.name), '--strict'], { cwd: pkg.dir });
-  });
-  await check(pkg, 'attw', async () => {
-    await run(attw, [tarballs.get(pkg.name), '--no-color', '--no-emoji', '--format', 'ascii'], { cwd: pkg.dir });
-  });
 }
 
 /** The native backend from the helper in the tarball on every Node; without it, the portable one, saying why. */
