@@ -33,6 +33,9 @@
 #define RECV_CTRL 256     /* ancillary data per read: what we ask for takes
                            * at most 116 bytes; the rest is room for options set
                            * on an adopted descriptor (IP_RECVTTL, SO_TIMESTAMPING...) */
+#define RECV_POOL 16384   /* bytes of a handle's receive pool: batches of at
+                           * most a quarter of it are copied into one, back to
+                           * back (see batch_memory) */
 #define SEND_BATCH 1024   /* datagrams per sendmmsg (UIO_MAXIOV) */
 #define GSO_SEGMENTS 64   /* datagrams per UDP_SEGMENT send: UDP_MAX_SEGMENTS
                              before Linux 6.9 (128 since) */
@@ -151,6 +154,8 @@ struct udpkit {
   napi_ref onmessages;
   napi_ref onwritable;
   napi_ref onmessage; /* NULL: batches only */
+  napi_ref pool;      /* weak: the receive pool, while any Buffer views it */
+  size_t pool_used;   /* its bytes handed out */
   napi_async_context actx;
 };
 
@@ -379,10 +384,29 @@ static int parse_addr(int family, const char* ip, int port,
   return inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1 ? 0 : -EINVAL;
 }
 
+/* Dotted decimal, as inet_ntop writes it, without its sprintf: every batch
+ * formats its sender. */
+static void format_ipv4(const unsigned char* a, char* out) {
+  int i;
+
+  for (i = 0; i < 4; i++) {
+    unsigned v = a[i];
+
+    if (v >= 100) *out++ = (char) ('0' + v / 100);
+    if (v >= 10) *out++ = (char) ('0' + v / 10 % 10);
+    *out++ = (char) ('0' + v % 10);
+    *out++ = i < 3 ? '.' : '\0';
+  }
+}
+
 /* As Node's AddressToJS: a link-local IPv6 address carries %interface. */
 static void format_addr(int family, const void* addr, uint32_t scope, char* out) {
   size_t n;
 
+  if (family == AF_INET) {
+    format_ipv4(addr, out);
+    return;
+  }
   if (inet_ntop(family, addr, out, INET6_ADDRSTRLEN) == NULL) {
     out[0] = '\0';
     return;
@@ -797,6 +821,38 @@ static void deliver_each(udpkit* h, size_t n) {
     report(env, napi_make_callback(env, h->actx, obj, fn, 0, NULL, NULL));
 }
 
+/* Where a batch of `total` bytes is copied: a small batch right after the
+ * previous one in the handle's receive pool, as Node's Buffer pool serves
+ * small allocations, so that a wake-up of a few datagrams allocates
+ * nothing; a larger one (or a full pool) gets a new ArrayBuffer. Bytes
+ * handed out are never written again, and the reference is weak: the
+ * Buffers that view a pool keep it, the handle does not. A pool found
+ * detached (ArrayBuffer.prototype.transfer) is replaced. *base is where
+ * the batch starts in *ab. */
+static char* batch_memory(udpkit* h, size_t total, napi_value* ab, size_t* base) {
+  napi_env env = h->env;
+  char* data = NULL;
+  size_t len = 0;
+
+  *base = 0;
+  if (total > RECV_POOL / 4)
+    return napi_create_arraybuffer(env, total, (void**) &data, ab) == napi_ok ? data : NULL;
+  if (h->pool != NULL && napi_get_reference_value(env, h->pool, ab) == napi_ok && *ab != NULL &&
+      napi_get_arraybuffer_info(env, *ab, (void**) &data, &len) == napi_ok &&
+      data != NULL && len == RECV_POOL && RECV_POOL - h->pool_used >= total) {
+    *base = h->pool_used;
+  } else {
+    if (h->pool != NULL) napi_delete_reference(env, h->pool);
+    h->pool = NULL;
+    if (napi_create_arraybuffer(env, RECV_POOL, (void**) &data, ab) != napi_ok ||
+        napi_create_reference(env, *ab, 0, &h->pool) != napi_ok)
+      return NULL;
+  }
+  /* 8-byte aligned, as Node's pool: RECV_POOL is a multiple of 8. */
+  h->pool_used = (*base + total + 7) & ~(size_t) 7;
+  return data + *base;
+}
+
 /* One recvmmsg per readable wake-up, copied out of the thread's buffers, then
  * one call into JavaScript for the batch and, while JavaScript asks for them
  * (status[2] > 0), one per datagram: Node's tick and microtask queues drain
@@ -812,7 +868,7 @@ static void do_recv(udpkit* h) {
   struct sockaddr_in6 dest;
   uint32_t drops = 0, sender;
   int have_drops = 0;
-  size_t total, off, datagrams;
+  size_t total, base, off, datagrams;
   char* data;
   int want_dest;
   int i, n;
@@ -846,7 +902,7 @@ static void do_recv(udpkit* h) {
   total = 0;
   for (i = 0; i < n; i++) total += rb->msgs[i].msg_len;
   want_dest = (h->meta_flags & META_DEST) != 0;
-  if (napi_create_arraybuffer(env, total, (void**) &data, &argv[1]) != napi_ok ||
+  if ((data = batch_memory(h, total, &argv[1], &base)) == NULL ||
       (want_dest && napi_create_array_with_length(env, n, &argv[3]) != napi_ok))
     goto fail;
 
@@ -862,7 +918,7 @@ static void do_recv(udpkit* h) {
     int r;
 
     memcpy(data + off, rb->slab[i], len);
-    m[0] = (int32_t) off;
+    m[0] = (int32_t) (base + off);
     m[1] = (int32_t) len;
     m[3] = (mh->msg_flags & MSG_TRUNC) ? 1 : 0;
     m[4] = m[5] = m[6] = m[7] = m[8] = 0;
@@ -946,6 +1002,7 @@ static void finalize(napi_env env, void* data, void* hint) {
   if (h->onmessages != NULL) napi_delete_reference(env, h->onmessages);
   if (h->onwritable != NULL) napi_delete_reference(env, h->onwritable);
   if (h->onmessage != NULL) napi_delete_reference(env, h->onmessage);
+  if (h->pool != NULL) napi_delete_reference(env, h->pool);
   free(h);
 }
 

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { markAsUntransferable } from 'node:worker_threads';
 import type {
   AddressInfo,
   Backend,
@@ -19,6 +20,7 @@ import type {
   RemoteInfo,
 } from './backend.js';
 import { METADATA_DESTINATION, METADATA_TIMESTAMP, rethrowLater } from './backend.js';
+import { copyOf, viewOf } from './buffers.js';
 import { errnoException, errors } from './errors.js';
 import { UV_EAGAIN, UV_ECANCELED, UV_ENOMEM } from './errno.js';
 import { nativeGsoStatus, type GsoStatus, type NativeGsoStatus } from './gso.js';
@@ -129,13 +131,6 @@ function onWritable(this: Handle): void {
 /** The address of the sender `index` of a batch. */
 function senderOf(senders: Senders, index: number): string {
   return typeof senders === 'string' ? senders : senders[index]!;
-}
-
-/** A Buffer with an ArrayBuffer of its own (the fastest of the ways measured: slice() is several times slower). */
-function copyOf(data: ArrayBuffer, offset: number, length: number): Buffer {
-  const copy = Buffer.allocUnsafeSlow(length);
-  copy.set(new Uint8Array(data, offset, length));
-  return copy;
 }
 
 const features: BackendFeatures = {
@@ -447,6 +442,12 @@ export class NativeBackend implements Backend {
       return;
     }
     this.counters.kernelDrops = this.#status[1]! >>> 0;
+    // A batch at offset 0 starts a new ArrayBuffer: a receive pool that later
+    // batches fill too, or the batch's own. Transferring it (postMessage, a
+    // worker) would empty the Buffers of every datagram in it; untransferable,
+    // it is copied (Node 20) or refused with a DataCloneError, as Node's own
+    // Buffer pool is.
+    if (this.#meta[0] === 0) markAsUntransferable(data!);
     const each = events.wantsEach();
     const segments = events.wantsSegments();
     const split = each || !segments || events.wantsBatch();
@@ -498,7 +499,7 @@ export class NativeBackend implements Backend {
       const address = senderOf(senders, meta[m + META_SENDER]!);
       const extra = this.#metadataFlags !== 0 || meta[m + 3] !== 0;
       if (segment === 0 || length <= segment) {
-        buffers.push(own ? copyOf(data, offset, length) : Buffer.from(data, offset, length));
+        buffers.push(own ? copyOf(data, offset, length) : viewOf(data, offset, length));
         const rinfo: RemoteInfo = { address, family, port, size: length };
         if (extra) this.#addMetadata(rinfo, m, i, destinations, true);
         rinfos.push(rinfo);
@@ -507,7 +508,7 @@ export class NativeBackend implements Backend {
       // A GRO read: datagrams of `segment` bytes, the last one shorter if it is.
       for (let at = 0; at < length; at += segment) {
         const size = Math.min(segment, length - at);
-        buffers.push(own ? copyOf(data, offset + at, size) : Buffer.from(data, offset + at, size));
+        buffers.push(own ? copyOf(data, offset + at, size) : viewOf(data, offset + at, size));
         const rinfo: RemoteInfo = { address, family, port, size };
         if (extra) this.#addMetadata(rinfo, m, i, destinations, at + size === length);
         rinfos.push(rinfo);
@@ -526,7 +527,7 @@ export class NativeBackend implements Backend {
       const m = i * META_STRIDE;
       const length = meta[m + 1]!;
       const segment = meta[m + META_SEGMENT]!;
-      buffers[i] = Buffer.from(data, meta[m]!, length);
+      buffers[i] = viewOf(data, meta[m]!, length);
       segmentSizes[i] = segment === 0 || length <= segment ? length : segment;
       const rinfo: RemoteInfo = { address: senderOf(senders, meta[m + META_SENDER]!), family, port: meta[m + 2]!, size: length };
       if (this.#metadataFlags !== 0 || meta[m + 3] !== 0) this.#addMetadata(rinfo, m, i, destinations, true);
