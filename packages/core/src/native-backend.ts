@@ -451,8 +451,10 @@ export class NativeBackend implements Backend {
     const each = events.wantsEach();
     const segments = events.wantsSegments();
     const split = each || !segments || events.wantsBatch();
-    const buffers: Buffer[] = [];
-    const rinfos: RemoteInfo[] = [];
+    const datagrams = split ? this.#datagramsIn(count) : 0;
+    // Sized up front: a GRO batch may hold thousands, and growing by push() costs more than filling them.
+    const buffers = new Array<Buffer>(datagrams);
+    const rinfos = new Array<RemoteInfo>(datagrams);
     if (split) this.#split(count, data!, senders!, destinations, each, buffers, rinfos);
     if (each) {
       this.#batch = buffers;
@@ -474,8 +476,20 @@ export class NativeBackend implements Backend {
     this.deliverNext();
   }
 
+  /** The datagrams of the batch's `count` reads: one each, or with GRO the segments a read holds. */
+  #datagramsIn(count: number): number {
+    const meta = this.#meta;
+    let datagrams = 0;
+    for (let m = 0; m < count * META_STRIDE; m += META_STRIDE) {
+      const length = meta[m + 1]!;
+      const segment = meta[m + META_SEGMENT]!;
+      datagrams += segment === 0 || length <= segment ? 1 : Math.ceil(length / segment);
+    }
+    return datagrams;
+  }
+
   /**
-   * The datagrams of the batch, into `buffers` and `rinfos`. A 'message'
+   * The datagrams of the batch, into `buffers` and `rinfos` (of their length). A 'message'
    * Buffer owns its memory, as Node's do; a batch-only consumer reads views
    * of the one copy the helper made.
    */
@@ -490,6 +504,7 @@ export class NativeBackend implements Backend {
   ): void {
     const meta = this.#meta;
     const family = this.#familyName;
+    let k = 0;
     for (let i = 0; i < count; i++) {
       const m = i * META_STRIDE;
       const offset = meta[m]!;
@@ -499,19 +514,19 @@ export class NativeBackend implements Backend {
       const address = senderOf(senders, meta[m + META_SENDER]!);
       const extra = this.#metadataFlags !== 0 || meta[m + 3] !== 0;
       if (segment === 0 || length <= segment) {
-        buffers.push(own ? copyOf(data, offset, length) : viewOf(data, offset, length));
+        buffers[k] = own ? copyOf(data, offset, length) : viewOf(data, offset, length);
         const rinfo: RemoteInfo = { address, family, port, size: length };
         if (extra) this.#addMetadata(rinfo, m, i, destinations, true);
-        rinfos.push(rinfo);
+        rinfos[k++] = rinfo;
         continue;
       }
       // A GRO read: datagrams of `segment` bytes, the last one shorter if it is.
       for (let at = 0; at < length; at += segment) {
         const size = Math.min(segment, length - at);
-        buffers.push(own ? copyOf(data, offset + at, size) : viewOf(data, offset + at, size));
+        buffers[k] = own ? copyOf(data, offset + at, size) : viewOf(data, offset + at, size);
         const rinfo: RemoteInfo = { address, family, port, size };
         if (extra) this.#addMetadata(rinfo, m, i, destinations, at + size === length);
-        rinfos.push(rinfo);
+        rinfos[k++] = rinfo;
       }
     }
   }
