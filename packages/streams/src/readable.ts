@@ -10,7 +10,6 @@
 // UDPMessage[] per kernel batch: the streams' own cost is then paid once
 // per batch instead of once per datagram.
 import type { UnderlyingSource } from 'node:stream/web';
-import { markAsUntransferable } from 'node:worker_threads';
 import type { RemoteInfo, Socket } from '@udpkit/core';
 import type { Measure } from './high-water-mark.js';
 import { toReceived, toReceivedWithMetadata, type UDPMessage } from './message.js';
@@ -68,10 +67,6 @@ export class DatagramSource<Chunk extends ReadChunk> implements UnderlyingSource
     if (!this.#open) return;
     const controller = this.#controller!;
     const toMessage = this.#toMessage;
-    // The datagrams of a batch are views of one ArrayBuffer: transferring it
-    // (postMessage to a worker) would empty every other chunk of the batch.
-    // Untransferable, it is copied (Node 20) or refused with a DataCloneError.
-    if (buffers.length > 1) markAsUntransferable(buffers[0]!.buffer);
     if (this.#batches) {
       const batch = new Array<UDPMessage>(buffers.length);
       for (let i = 0; i < buffers.length; i++) batch[i] = toMessage(buffers[i]!, rinfos[i]!);
