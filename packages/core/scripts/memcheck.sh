@@ -130,6 +130,35 @@ if (process.env.UDPKIT_MEMCHECK_ONLY === 'gso') {
   process.exit(0);
 }
 
+// the receive pool: small batches fill it back to back, a larger one gets
+// its own memory, a full pool is let go, and one the listener detaches
+// (transfers) is replaced; no byte handed out is written again
+{
+  const kept = [];
+  let batches = 0;
+  const h = b.create(4, (n, data) => {
+    for (let i = 0; i < n; i++) kept.push(Buffer.from(Buffer.from(data, meta[i * 10], meta[i * 10 + 1])));
+    if (++batches % 7 === 0) structuredClone(data, { transfer: [data] });
+  }, () => {}, meta, status);
+  assert.equal(b.bind(h, '127.0.0.1', 0, 0), 0);
+  const out = {};
+  b.getsockname(h, out);
+  const to = b.sockaddr(4, '127.0.0.1', out.port);
+  b.recvStart(h);
+  const tx = peer();
+  const sent = [];
+  for (let burst = 0; burst < 60; burst++) {
+    const sizes = Array.from({ length: 1 + (burst % 4) }, (_, k) => [0, 1, 9, 1023, 2048, 4097][(burst + k) % 6]);
+    const data = sizes.map((size, k) => Buffer.alloc(size, burst * 4 + k));
+    sent.push(...data);
+    assert.equal(send(tx.h, data, Array(data.length).fill(to), 0, data.length), data.length);
+    await until('pool burst', () => kept.length === sent.length);
+  }
+  assert.deepEqual(kept.map((d) => d.toString('hex')), sent.map((d) => d.toString('hex')));
+  b.close(h);
+  b.close(tx.h);
+}
+
 // batches, mixed and connected destinations, gathering, IPv6
 for (const family of [4, 6]) {
   const rx = peer(family), rx2 = peer(family), tx = peer(family);
