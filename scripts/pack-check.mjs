@@ -23,7 +23,7 @@
 //   - @udpkit/core: the native backend from the helper in the tarball, and
 //     the portable backend, with its reason, once that helper is removed;
 //   - publint and attw on the tarball (attw's profile: each package's
-//     .attw.json), before the install; `pnpm lint` does not run them.
+//     .attw.json), before the install (nothing else runs them).
 // Prints a total; exits 1 if any check failed.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,7 @@
 // loads the same prebuilt native helper, and this script proves it by the
 // helper's digest and by the shared objects each Node process mapped.
 // A version that cannot be installed is named and counts as one failure;
-// so does each `--failed-check` (typecheck, lint) that CI ran before.
+// so does each `--failed-check` (e.g. typecheck) that CI ran before.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';

@@ -5,7 +5,7 @@
 // away from under the Buffers that view it.
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import type { Socket } from '../src/index.js';
+import type { Socket } from '@udpkit/core';
 import { backend, bound, closeAll, sendManyAsync, waitFor } from './support/sockets.js';
 
 const POOL = 16384;
