@@ -15,19 +15,17 @@
 //   competes with the floods for CPU 0. On a 2-CPU machine that is all the
 //   room there is: the ratio shows the limit, not what more cores give.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fmt, median } from './report.js';
+import { fmt, median, perRoundRatios, reference, rotate, type BenchNamespace } from '@udpkit/bench-kit';
 
 /** What bench/run.ts lends this section. */
 export interface FanoutContext {
   rounds: number;
   scale: number;
   backend: string;
-  /** The compiled reference/flood.c. */
-  floodBinary: string;
-  /** Starts argv inside the bench's namespace, pinned to `cpu` when given. */
-  inNamespace(cpu: string | undefined, argv: string[], what: string): { result: Promise<Record<string, unknown>>; ready: Promise<string> };
-  /** The argv that runs a bench script with options. */
-  nodeChild(script: string, options: Record<string, string | number>): string[];
+  /** The bench's namespace, open. */
+  ns: BenchNamespace;
+  /** The argv that runs a script of the bench folder with options. */
+  benchChild(script: string, options: Record<string, string | number>): string[];
   log(line: string): void;
 }
 
@@ -77,16 +75,16 @@ async function measure(ctx: FanoutContext, layout: (typeof FANOUT_LAYOUTS)[numbe
   const perSource = Math.round((RATE_PER_SOURCE * FLOOD_SECONDS * Math.max(ctx.scale, 0.5)) / BATCH) * BATCH;
   // In a session of its own: with autogroup scheduling (the default) the
   // receiver would otherwise share one group's CPU weight with 16 floods.
-  const receiver = ctx.inNamespace(
+  const receiver = ctx.ns.spawn(
     layout.receiverCpus,
-    ['setsid', ...ctx.nodeChild('fanout-receiver.ts', { workers, backend: ctx.backend, rcvbuf: RCVBUF })],
+    ['setsid', ...ctx.benchChild('fanout-receiver.ts', { workers, backend: ctx.backend, rcvbuf: RCVBUF })],
     `fan-out receiver, ${workers} worker(s)`,
   );
   const ready = await receiver.ready;
   if (!ready) return receiver.result.then(() => { throw new Error('the fan-out receiver never got ready'); });
   const [, port, pid] = ready.split(' ');
   const floods = Array.from({ length: SOURCES }, () =>
-    ctx.inNamespace(CPU_FLOOD, [ctx.floodBinary, '127.0.0.1', port!, String(SIZE), String(perSource), String(BATCH), String(RATE_PER_SOURCE), '0'], 'flood').result,
+    ctx.ns.spawn(CPU_FLOOD, [reference('flood'), '127.0.0.1', port!, String(SIZE), String(perSource), String(BATCH), String(RATE_PER_SOURCE), '0'], 'flood').result,
   );
   let floodEnded = false;
   const firstEnd = Promise.race(floods).then(() => (floodEnded = true));
@@ -120,8 +118,7 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutMeasurement[]
   const runs = FANOUT_LAYOUTS.flatMap((layout) => FANOUT_WORKERS.map((workers) => ({ layout, workers })));
   const measurements: FanoutMeasurement[] = [];
   for (let round = 1; round <= ctx.rounds; round++) {
-    for (let i = 0; i < runs.length; i++) {
-      const { layout, workers } = runs[(i + round - 1) % runs.length]!;
+    for (const { layout, workers } of rotate(runs, round)) {
       const m = await measure(ctx, layout, workers, round);
       measurements.push(m);
       ctx.log(
@@ -164,11 +161,7 @@ export function summarizeFanout(measurements: FanoutMeasurement[]) {
         workers > 1 ? fmt.pct(smallestShare) : '',
       ]);
     }
-    const perRound = [...new Set(byWorkers(2).map((m) => m.round))].flatMap((round) => {
-      const one = byWorkers(1).find((m) => m.round === round);
-      const two = byWorkers(2).find((m) => m.round === round);
-      return one && two ? [two.pps / one.pps] : [];
-    });
+    const perRound = perRoundRatios(byWorkers(2), byWorkers(1), (m) => m.pps);
     const value = median(perRound);
     ratios.push({ layout: layout.id, label: '2 workers / 1 worker (datagrams/s)', value, perRound });
     ratioRows.push([`${layout.id}: 2 workers / 1 worker (datagrams/s)`, fmt.x(value), perRound.map(fmt.x).join(' ')]);

@@ -21,18 +21,17 @@
 // measured part (after a warm-up). Rounds interleave the contenders, the
 // table shows medians, and ratios are medians of per-round ratios.
 // The process fails only on an error, never because a target is missed.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  BenchNamespace, fmt, machine, median, nodeChild, perRoundRatios, preflight, reference, rotate, runBench, table, writeResults,
+} from '@udpkit/bench-kit';
 import { runFanout, summarizeFanout, type FanoutMeasurement } from './fanout.js';
-import { fmt, median, table } from './report.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const coreDir = dirname(benchDir);
-const binDir = join(benchDir, '.bin');
 
 const { values: args } = parseArgs({
   options: {
@@ -49,7 +48,7 @@ const ROUNDS = Math.max(1, Number(args.rounds));
 const SCALE = args.quick ? 0.25 : 1;
 const BATCH = 64; // sendMany batch, C sendmmsg/recvmmsg batch, send() window
 const RCVBUF = 8 * 1024 * 1024;
-const SEND_DEST = '192.0.2.2'; // exists only inside the namespace, see inNamespace()
+const SEND_DEST = '192.0.2.2'; // exists only inside the namespace, see BenchNamespace
 const SEND_PORT = 9;
 
 /** Send path: datagrams per run (the first tenth is warm-up). */
@@ -70,10 +69,11 @@ const RECEIVE_SIZES = [
 const CPU_SENDER = undefined;
 const CPU_RECEIVER = '1';
 const CPU_FLOOD = '0';
-const CHILD_TIMEOUT_MS = 60_000;
 /** GRO path: datagrams per run, 64 B, sent as fast as the sender can (64 segments per GSO sendmsg). */
 const GRO_SIZE = 64;
 const GRO_SEGMENTS = 64;
+/** The GSO sender's send buffer: loopback charges a datagram to its sender until the receiver reads it. */
+const GRO_SNDBUF = 8 * 1024 * 1024;
 const GRO_COUNT = Math.round(4_000_000 * SCALE);
 /** The node:dgram pair moves ~0.2-0.4 M/s: fewer datagrams for the same time. */
 const GRO_DGRAM_COUNT = Math.round(400_000 * SCALE);
@@ -180,107 +180,21 @@ interface Measurement {
   raw: Record<string, unknown>;
 }
 
-const ns = `udpkit-bench-${process.pid}`;
-let nsCreated = false;
+// Every sender of the bench starts in it: nothing the bench sends can leave the namespace.
+const ns = new BenchNamespace('udpkit-bench', { cwd: coreDir, sendDest: SEND_DEST });
 
-function sh(cmd: string, argv: string[]): string {
-  const r = spawnSync(cmd, argv, { encoding: 'utf8' });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-function inNs(argv: string[]): void {
-  sh('ip', ['netns', 'exec', ns, ...argv]);
-}
-
-function setUpNamespace(): void {
-  sh('ip', ['netns', 'add', ns]);
-  nsCreated = true;
-  inNs(['ip', 'link', 'set', 'lo', 'up']);
-  inNs(['ip', 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
-  inNs(['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'v0']);
-  inNs(['ip', 'link', 'set', 'v0', 'up']);
-  inNs(['ip', 'link', 'set', 'v1', 'up']);
-  inNs(['ip', 'neigh', 'add', SEND_DEST, 'lladdr', '02:00:00:00:00:02', 'dev', 'v0', 'nud', 'permanent']);
-  // Belt and braces: inside the namespace 192.0.2.2 must leave by v0, and
-  // the namespace must have no other way out.
-  const route = sh('ip', ['netns', 'exec', ns, 'ip', '-4', 'route', 'get', SEND_DEST]);
-  if (!/\bdev v0\b/.test(route)) throw new Error(`unexpected route to ${SEND_DEST} in ${ns}: ${route}`);
-  const links = sh('ip', ['netns', 'exec', ns, 'ip', '-o', 'link', 'show']);
-  const names = links.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().replace(/@.*/, ''));
-  if (names.some((n) => !['lo', 'v0', 'v1'].includes(n))) throw new Error(`unexpected links in ${ns}: ${names.join(', ')}`);
-}
-
-function tearDownNamespace(): void {
-  if (!nsCreated) return;
-  nsCreated = false;
-  spawnSync('ip', ['netns', 'del', ns]);
-}
-
-const children = new Set<ReturnType<typeof spawn>>();
-
-interface Child {
-  /** Resolves with the last JSON line the child printed. */
-  result: Promise<Record<string, unknown>>;
-  /** Resolves with the first line starting with READY. */
-  ready: Promise<string>;
-}
-
-/**
- * Starts `argv` inside the bench's namespace, pinned to `cpu` if given. Every sender
- * of the bench starts here: nothing the bench sends can leave the namespace.
- */
-function inNamespace(cpu: string | undefined, argv: string[], what: string): Child {
-  if (!nsCreated) throw new Error('the bench namespace is gone');
-  const pin = cpu === undefined ? [] : ['taskset', '-c', cpu];
-  const child = spawn('ip', ['netns', 'exec', ns, ...pin, ...argv], {
-    cwd: coreDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  let onReady: (line: string) => void = () => {};
-  const ready = new Promise<string>((resolve) => (onReady = resolve));
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    const line = stdout.split('\n').find((l) => l.startsWith('READY'));
-    if (line) onReady(line);
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  const result = new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      const last = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-      if (code !== 0 || !last) {
-        reject(new Error(`${what} failed (${signal ?? `exit ${code}`}):\n${stderr.trim() || stdout.trim()}`));
-        return;
-      }
-      resolve(JSON.parse(last) as Record<string, unknown>);
-    });
-  });
-  result.catch(() => onReady('')); // a child that dies before READY
-  return { result, ready };
-}
-
-function nodeChild(script: string, options: Record<string, string | number>): string[] {
-  const flags = Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  return [process.execPath, '--import', 'tsx', join(benchDir, script), ...flags];
-}
+/** The argv that runs a script of this folder with options. */
+const benchChild = (script: string, options: Record<string, string | number>) => nodeChild(join(benchDir, script), options);
 
 async function measureSend(contender: Contender, size: number, count: number, round: number, backend: string): Promise<Measurement> {
   const warmup = Math.round(count / 10);
   const argv =
     contender.id === 'cGso'
-      ? [join(binDir, 'flood'), SEND_DEST, String(SEND_PORT), String(size), String(count), '1', '0', String(warmup), String(GSO_SEGMENTS)]
+      ? [reference('flood'), SEND_DEST, String(SEND_PORT), String(size), String(count), '1', '0', String(warmup), String(GSO_SEGMENTS)]
       : contender.kind === 'c'
-      ? [join(binDir, 'flood'), SEND_DEST, String(SEND_PORT), String(size), String(count), String(BATCH), '0', String(warmup)]
-      : nodeChild('sender.ts', { impl: contender.id, backend, address: SEND_DEST, port: SEND_PORT, size, count, warmup, window: BATCH });
-  const raw = await inNamespace(CPU_SENDER, argv, `${contender.label} (${size} B)`).result;
+      ? [reference('flood'), SEND_DEST, String(SEND_PORT), String(size), String(count), String(BATCH), '0', String(warmup)]
+      : benchChild('sender.ts', { impl: contender.id, backend, address: SEND_DEST, port: SEND_PORT, size, count, warmup, window: BATCH });
+  const raw = await ns.spawn(CPU_SENDER, argv, `${contender.label} (${size} B)`).result;
   const measured = Number(raw.measured);
   const cpuUs = Number(raw.cpuUs);
   const wallUs = Number(raw.wallUs);
@@ -302,13 +216,13 @@ async function measureReceive(contender: Contender, size: number, count: number,
   const idleMs = 300;
   const argv =
     contender.kind === 'c'
-      ? [join(binDir, 'sink'), String(count), String(warmup), String(RCVBUF), String(idleMs)]
-      : nodeChild('receiver.ts', { impl: contender.id, backend, expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs });
-  const receiver = inNamespace(CPU_RECEIVER, argv, `${contender.label} (${size} B)`);
+      ? [reference('sink'), String(count), String(warmup), String(RCVBUF), String(idleMs)]
+      : benchChild('receiver.ts', { impl: contender.id, backend, expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs });
+  const receiver = ns.spawn(CPU_RECEIVER, argv, `${contender.label} (${size} B)`);
   const ready = await receiver.ready;
   if (!ready) return receiver.result.then(() => { throw new Error(`${contender.label} never got ready`); });
   const port = ready.split(' ')[1]!;
-  const flood = await inNamespace(CPU_FLOOD, [join(binDir, 'flood'), '127.0.0.1', port, String(size), String(count), String(BATCH), String(rate), '0'], 'flood').result;
+  const flood = await ns.spawn(CPU_FLOOD, [reference('flood'), '127.0.0.1', port, String(size), String(count), String(BATCH), String(rate), '0'], 'flood').result;
   const raw = await receiver.result;
   const measured = Number(raw.measured);
   const cpuUs = Number(raw.cpuUs);
@@ -338,19 +252,19 @@ async function measureGro(contender: Contender, round: number, backend: string):
   const idleMs = 300;
   const argv =
     contender.kind === 'c'
-      ? [join(binDir, 'sink'), String(count), String(warmup), String(RCVBUF), String(idleMs), String(BATCH), '1']
+      ? [reference('sink'), String(count), String(warmup), String(RCVBUF), String(idleMs), String(BATCH), '1']
       : contender.id === 'dgram'
-        ? nodeChild('receiver.ts', { impl: 'dgram', expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs })
-        : [...nodeChild('receiver.ts', { impl: contender.id, backend, expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs }), '--gro'];
-  const receiver = inNamespace(CPU_RECEIVER, argv, `${contender.label}`);
+        ? benchChild('receiver.ts', { impl: 'dgram', expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs })
+        : [...benchChild('receiver.ts', { impl: contender.id, backend, expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs }), '--gro'];
+  const receiver = ns.spawn(CPU_RECEIVER, argv, `${contender.label}`);
   const ready = await receiver.ready;
   if (!ready) return receiver.result.then(() => { throw new Error(`${contender.label} never got ready`); });
   const port = ready.split(' ')[1]!;
   const senderArgv =
     contender.id === 'dgram'
-      ? nodeChild('sender.ts', { impl: 'dgram', backend, address: '127.0.0.1', port, size: GRO_SIZE, count, warmup: 0, window: BATCH })
-      : [join(binDir, 'gso-flood'), '127.0.0.1', port, String(GRO_SIZE), String(count), String(GRO_SEGMENTS)];
-  const sender = await inNamespace(CPU_FLOOD, senderArgv, `${contender.label} sender`).result;
+      ? benchChild('sender.ts', { impl: 'dgram', backend, address: '127.0.0.1', port, size: GRO_SIZE, count, warmup: 0, window: BATCH })
+      : [reference('flood'), '127.0.0.1', port, String(GRO_SIZE), String(count), '1', '0', '0', String(GRO_SEGMENTS), String(GRO_SNDBUF)];
+  const sender = await ns.spawn(CPU_FLOOD, senderArgv, `${contender.label} sender`).result;
   const raw = await receiver.result;
   const measured = Number(raw.measured);
   const cpuUs = Number(raw.cpuUs);
@@ -371,16 +285,6 @@ async function measureGro(contender: Contender, round: number, backend: string):
 
 // ---- preparation ----------------------------------------------------------------
 
-function compileReferences(): void {
-  mkdirSync(binDir, { recursive: true });
-  for (const name of ['flood', 'sink', 'gso-flood']) {
-    const source = join(benchDir, 'reference', `${name}.c`);
-    const binary = join(binDir, name);
-    if (existsSync(binary) && statSync(binary).mtimeMs > statSync(source).mtimeMs) continue;
-    sh('gcc', ['-O2', '-Wall', '-Wextra', '-o', binary, source]);
-  }
-}
-
 /** The bench measures `dist/` (what `@udpkit/core` exports); say so when `src/` is newer. */
 function staleDist(): string[] {
   const stale: string[] = [];
@@ -392,20 +296,10 @@ function staleDist(): string[] {
   return stale;
 }
 
-function preflight(): void {
-  if (process.platform !== 'linux') throw new Error('the bench needs Linux (network namespaces, sendmmsg)');
-  if (process.getuid?.() !== 0) throw new Error('the bench needs root: it makes a network namespace and a veth pair');
-  for (const tool of ['ip', 'gcc', 'taskset', 'setsid']) {
-    if (spawnSync('which', [tool]).status !== 0) throw new Error(`the bench needs \`${tool}\` on PATH`);
-  }
-  if (os.availableParallelism() < 2) throw new Error('the bench needs 2 CPUs (flood and receiver on their own)');
-}
-
 // ---- main ------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  preflight();
-  compileReferences();
+async function main(): Promise<void> {
+  preflight(['ip', 'gcc', 'taskset', 'setsid']);
   const core = (await import('@udpkit/core')) as typeof import('@udpkit/core');
   const nativeError = core.nativeLoadError;
   const backend = args.backend ?? (nativeError ? 'portable' : 'native');
@@ -429,14 +323,13 @@ async function main(): Promise<number> {
   const measurements: Measurement[] = [];
   let fanout: FanoutMeasurement[] = [];
   const started = Date.now();
-  setUpNamespace();
+  ns.open();
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       // Interleave, and rotate the order so no contender always goes first.
-      const rotate = <T>(xs: T[]) => xs.map((_, i) => xs[(i + round - 1) % xs.length]!);
       if (doSend) {
         for (const { size, count } of SEND_SIZES) {
-          for (const contender of rotate(sendContenders)) {
+          for (const contender of rotate(sendContenders, round)) {
             const m = await measureSend(contender, size, count, round, backend);
             measurements.push(m);
             console.log(`round ${round}  send ${String(size).padStart(4)} B  ${contender.label.padEnd(22)} ${fmt.pps(m.pps).padStart(9)}  ${fmt.us(m.cpuPerDatagram)}/datagram`);
@@ -445,7 +338,7 @@ async function main(): Promise<number> {
       }
       if (doReceive) {
         for (const { size, count, rate } of RECEIVE_SIZES) {
-          for (const contender of rotate(RECEIVE_CONTENDERS)) {
+          for (const contender of rotate(RECEIVE_CONTENDERS, round)) {
             const m = await measureReceive(contender, size, count, rate, round, backend);
             measurements.push(m);
             console.log(`round ${round}  recv ${String(size).padStart(4)} B  ${contender.label.padEnd(22)} ${fmt.us(m.cpuPerDatagram)}/datagram  drops ${fmt.pct(m.drops! / m.sent!)}`);
@@ -453,7 +346,7 @@ async function main(): Promise<number> {
         }
       }
       if (doGro) {
-        for (const contender of rotate(GRO_CONTENDERS)) {
+        for (const contender of rotate(GRO_CONTENDERS, round)) {
           const m = await measureGro(contender, round, backend);
           measurements.push(m);
           console.log(`round ${round}  gro  ${String(GRO_SIZE).padStart(4)} B  ${contender.label.padEnd(26)} ${fmt.pps(m.pps).padStart(9)}  ${fmt.us(m.cpuPerDatagram)}/datagram  drops ${fmt.pct(m.drops! / m.sent!)}`);
@@ -465,14 +358,13 @@ async function main(): Promise<number> {
         rounds: ROUNDS,
         scale: SCALE,
         backend,
-        floodBinary: join(binDir, 'flood'),
-        inNamespace,
-        nodeChild,
+        ns,
+        benchChild,
         log: (line) => console.log(line),
       });
     }
   } finally {
-    tearDownNamespace();
+    ns.close();
   }
 
   // Medians per contender.
@@ -520,12 +412,7 @@ async function main(): Promise<number> {
   let misses = 0;
   for (const t of RATIOS) {
     if ((t.path === 'send' && !doSend) || (t.path === 'receive' && !doReceive) || (t.path === 'gro' && !doGro)) continue;
-    const perRound: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const a = measurements.find((m) => m.path === t.path && m.size === t.size && m.contender === t.over && m.round === round);
-      const b = measurements.find((m) => m.path === t.path && m.size === t.size && m.contender === t.under && m.round === round);
-      if (a && b) perRound.push(a[t.metric] / b[t.metric]);
-    }
+    const perRound = perRoundRatios(pick(t.path, t.size, t.over), pick(t.path, t.size, t.under), (m) => m[t.metric]);
     if (perRound.length === 0) continue; // a contender this backend doesn't run
     const value = median(perRound);
     const pass = t.goal ? (t.goal.op === '>=' ? value >= t.goal.value : value <= t.goal.value) : undefined;
@@ -561,11 +448,7 @@ async function main(): Promise<number> {
   if (misses) console.log(`\n${misses} target(s) missed (reported, not an error).`);
 
   const results = {
-    date: new Date().toISOString(),
-    node: process.version,
-    kernel: os.release(),
-    cpus: os.cpus().map((c) => c.model),
-    loadavg: os.loadavg(),
+    ...machine(),
     backend,
     notes,
     config: {
@@ -577,26 +460,7 @@ async function main(): Promise<number> {
     measurements,
     fanout: fanoutSummary && { summary: fanoutSummary.summary, ratios: fanoutSummary.ratios, measurements: fanout },
   };
-  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nwrote bench/results.json`);
-  return 0;
+  writeResults(benchDir, results);
 }
 
-function abort(signal: NodeJS.Signals): void {
-  for (const child of children) child.kill('SIGKILL');
-  tearDownNamespace();
-  process.exit(signal === 'SIGINT' ? 130 : 143);
-}
-process.once('SIGINT', abort);
-process.once('SIGTERM', abort);
-process.once('exit', tearDownNamespace);
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    for (const child of children) child.kill('SIGKILL');
-    tearDownNamespace();
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runBench(ns, main);

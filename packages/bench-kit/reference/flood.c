@@ -1,7 +1,7 @@
 /*
  * flood: the C sendmmsg(2) reference sender of the udpkit benchmark.
  *
- *   flood <dest-ip> <port> <size> <count> <batch> [rate-pps] [warmup] [gso-segments]
+ *   flood <dest-ip> <port> <size> <count> <batch> [rate-pps] [warmup] [gso-segments] [sndbuf]
  *
  * Sends <count> datagrams of <size> bytes to <dest-ip>:<port> from an
  * unconnected UDP socket, <batch> per sendmmsg(2), each message carrying its
@@ -10,9 +10,13 @@
  * (absolute-deadline sleeps); 0 means as fast as possible. The first <warmup>
  * datagrams are not measured. With <gso-segments> > 0 each message of a
  * batch is one UDP_SEGMENT send of that many <size>-byte datagrams (fewer
- * if they would pass 65507 bytes). Prints one JSON line: datagrams sent (all),
- * measured datagrams, CPU microseconds (getrusage user + system, and user
- * alone) and wall microseconds of the measured part, and errors.
+ * if they would pass 65507 bytes). With <sndbuf> > 0 the socket asks for a
+ * send buffer of that many bytes: on loopback a datagram is charged to its
+ * sender until the receiver reads it, so an unpaced flood into a fast
+ * receiver wants room for many reads in flight. Prints one JSON line:
+ * datagrams sent (all), measured datagrams, CPU microseconds (getrusage user
+ * + system, and user alone) and wall microseconds of the measured part, and
+ * errors.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -34,7 +38,7 @@
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: %s dest-ip port size count batch [rate-pps] [warmup]\n", argv[0]);
+    fprintf(stderr, "usage: %s dest-ip port size count batch [rate-pps] [warmup] [gso-segments] [sndbuf]\n", argv[0]);
     return 2;
   }
   const char *ip = argv[1];
@@ -45,9 +49,10 @@ int main(int argc, char **argv) {
   double rate = argc > 6 ? atof(argv[6]) : 0;
   long warmup = argc > 7 ? atol(argv[7]) : 0;
   long segs = argc > 8 ? atol(argv[8]) : 0; /* datagrams per message: 1 without GSO */
+  int sndbuf = argc > 9 ? atoi(argv[9]) : 0;
   if (segs > 0 && size > 0 && segs * (long)size > 65507) segs = 65507 / (long)size;
   if (segs < 1) segs = 1;
-  if (batch < 1 || batch > 1024 || size > 65507 || count < 1 || warmup >= count || segs > 64) {
+  if (batch < 1 || batch > 1024 || size > 65507 || count < 1 || warmup >= count || segs > 64 || sndbuf < 0) {
     fprintf(stderr, "flood: bad arguments\n");
     return 2;
   }
@@ -60,6 +65,11 @@ int main(int argc, char **argv) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     perror("socket");
+    return 1;
+  }
+  /* Clamped by net.core.wmem_max. */
+  if (sndbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0) {
+    perror("setsockopt SO_SNDBUF");
     return 1;
   }
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* precise pacing sleeps */

@@ -1,4 +1,4 @@
-/* clock.h: the timers both C references of the benchmark report with. */
+/* clock.h: the timers the C references of the benchmarks report with. */
 #ifndef UDPKIT_BENCH_CLOCK_H
 #define UDPKIT_BENCH_CLOCK_H
 

@@ -1,10 +1,4 @@
-// Statistics and output shared by the sections of `pnpm bench`.
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+// How the benchmarks print: units, and tables with a header rule.
 
 export const fmt = {
   pps: (v: number) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M/s` : `${(v / 1e3).toFixed(0)} k/s`),
@@ -13,6 +7,7 @@ export const fmt = {
   pct: (v: number) => `${(v * 100).toFixed(1)} %`,
 };
 
+/** The first row is the header; the first column is left-aligned, the others right-aligned. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows
