@@ -9,21 +9,17 @@
 // - SEND: a veth pair v0/v1, 192.0.2.1/24 on v0 and a permanent neighbour
 //   entry for 192.0.2.2: datagrams to 192.0.2.2 go through the whole stack,
 //   out of v0, and are discarded by v1 (which has no address).
-// - RECEIVE: the namespace's loopback; @udpkit/core's C flood (built here)
+// - RECEIVE: the namespace's loopback; the C flood (packages/bench-kit/reference)
 //   feeds one receiver at a time, paced so that node:dgram keeps up (CPU
 //   per datagram), and unpaced (SATURATE: what the receiver takes per second
 //   when it can't keep up: its throughput).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BenchNamespace, machine, median, nodeChild, perRoundRatios, preflight, reference, rotate, runBench, table, writeResults } from '@udpkit/bench-kit';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const packageDir = dirname(benchDir);
-const floodSource = join(packageDir, '..', 'core', 'bench', 'reference', 'flood.c');
-const flood = join(benchDir, '.bin', 'flood');
 
 const { values: args } = parseArgs({
   options: {
@@ -40,7 +36,6 @@ const SEND_COUNT = Math.round(200_000 * SCALE);
 /** Receive path: datagrams per run and the pace (node:dgram keeps up with it here). */
 const RECEIVE = { count: Math.round(200_000 * SCALE), rate: { 64: 100_000, 1200: 50_000 } as Record<number, number> };
 const SATURATE = { count: Math.round(400_000 * SCALE) };
-const CHILD_TIMEOUT_MS = 60_000;
 
 const SEND = [
   { id: 'dgram', label: 'node:dgram send()' },
@@ -67,83 +62,14 @@ interface Measurement {
   drops?: number;
 }
 
-const ns = `udpkit-streams-bench-${process.pid}`;
-let nsCreated = false;
+// Every sender of the bench starts in it: nothing it sends can leave the namespace.
+const ns = new BenchNamespace('udpkit-streams-bench', { cwd: packageDir, sendDest: SEND_DEST });
 
-function sh(cmd: string, argv: string[]): string {
-  const r = spawnSync(cmd, argv, { encoding: 'utf8' });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-function setUpNamespace(): void {
-  sh('ip', ['netns', 'add', ns]);
-  nsCreated = true;
-  const inNs = (argv: string[]) => sh('ip', ['netns', 'exec', ns, ...argv]);
-  inNs(['ip', 'link', 'set', 'lo', 'up']);
-  inNs(['ip', 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
-  inNs(['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'v0']);
-  inNs(['ip', 'link', 'set', 'v0', 'up']);
-  inNs(['ip', 'link', 'set', 'v1', 'up']);
-  inNs(['ip', 'neigh', 'add', SEND_DEST, 'lladdr', '02:00:00:00:00:02', 'dev', 'v0', 'nud', 'permanent']);
-  // Inside the namespace 192.0.2.2 must leave by v0, and there must be no other way out.
-  if (!/\bdev v0\b/.test(inNs(['ip', '-4', 'route', 'get', SEND_DEST]))) throw new Error(`unexpected route to ${SEND_DEST} in ${ns}`);
-  const names = inNs(['ip', '-o', 'link', 'show']).split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().replace(/@.*/, ''));
-  if (names.some((n) => !['lo', 'v0', 'v1'].includes(n))) throw new Error(`unexpected links in ${ns}: ${names.join(', ')}`);
-}
-
-function tearDownNamespace(): void {
-  if (!nsCreated) return;
-  nsCreated = false;
-  spawnSync('ip', ['netns', 'del', ns]);
-}
-
-const children = new Set<ReturnType<typeof spawn>>();
-
-/** Starts `argv` inside the namespace (pinned to `cpu` if given); every sender of the bench starts here. */
-function inNamespace(cpu: string | undefined, argv: string[], what: string) {
-  if (!nsCreated) throw new Error('the bench namespace is gone');
-  const child = spawn('ip', ['netns', 'exec', ns, ...(cpu === undefined ? [] : ['taskset', '-c', cpu]), ...argv], {
-    cwd: packageDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  let onReady: (line: string) => void = () => {};
-  const ready = new Promise<string>((resolve) => (onReady = resolve));
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    const line = stdout.split('\n').find((l) => l.startsWith('READY'));
-    if (line) onReady(line);
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  const result = new Promise<Record<string, number>>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      const last = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-      if (code !== 0 || !last) reject(new Error(`${what} failed (${signal ?? `exit ${code}`}):\n${stderr.trim() || stdout.trim()}`));
-      else resolve(JSON.parse(last) as Record<string, number>);
-    });
-  });
-  result.catch(() => onReady(''));
-  return { result, ready };
-}
-
-const node = (script: string, options: Record<string, string | number>) => [
-  process.execPath,
-  '--import',
-  'tsx',
-  join(benchDir, script),
-  ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)]),
-];
+/** The argv that runs a script of this folder with options. */
+const node = (script: string, options: Record<string, string | number>) => nodeChild(join(benchDir, script), options);
 
 async function measureSend(id: string, size: number, round: number): Promise<Measurement> {
-  const raw = await inNamespace(undefined, node('sender.ts', { impl: id, address: SEND_DEST, size, count: SEND_COUNT, warmup: SEND_COUNT / 10 }), `${id} (${size} B)`).result;
+  const raw = await ns.spawn<Record<string, number>>(undefined, node('sender.ts', { impl: id, address: SEND_DEST, size, count: SEND_COUNT, warmup: SEND_COUNT / 10 }), `${id} (${size} B)`).result;
   if (raw.errors) throw new Error(`${id}: ${raw.errors} send errors`);
   return {
     path: 'send', size, contender: id, round,
@@ -155,11 +81,11 @@ async function measureSend(id: string, size: number, round: number): Promise<Mea
 
 async function measureReceive(id: string, size: number, round: number, paced: boolean): Promise<Measurement> {
   const count = paced ? RECEIVE.count : SATURATE.count;
-  const receiver = inNamespace('1', node('receiver.ts', { impl: id, expected: count, warmup: count / 10 }), `${id} (${size} B)`);
+  const receiver = ns.spawn<Record<string, number>>('1', node('receiver.ts', { impl: id, expected: count, warmup: count / 10 }), `${id} (${size} B)`);
   const ready = await receiver.ready;
   if (!ready) await receiver.result; // throws what went wrong
   const port = ready.split(' ')[1]!;
-  const sent = await inNamespace('0', [flood, '127.0.0.1', port, String(size), String(count), '64', String(paced ? RECEIVE.rate[size] : 0), '0'], 'flood').result;
+  const sent = await ns.spawn<Record<string, number>>('0', [reference('flood'), '127.0.0.1', port, String(size), String(count), '64', String(paced ? RECEIVE.rate[size] : 0), '0'], 'flood').result;
   const raw = await receiver.result;
   if (!raw.measured) throw new Error(`${id} received nothing after the warm-up`);
   return {
@@ -171,51 +97,30 @@ async function measureReceive(id: string, size: number, round: number, paced: bo
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows
-    .map((r, i) => {
-      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
-
 async function main(): Promise<void> {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) throw new Error('the bench needs Linux and root (it makes a network namespace)');
-  for (const tool of ['ip', 'gcc', 'taskset']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`the bench needs \`${tool}\``);
-  if (os.availableParallelism() < 2) throw new Error('the bench needs 2 CPUs');
-  mkdirSync(dirname(flood), { recursive: true });
-  if (!existsSync(flood) || statSync(flood).mtimeMs < statSync(floodSource).mtimeMs) sh('gcc', ['-O2', '-Wall', '-o', flood, floodSource]);
+  preflight(['ip', 'gcc', 'taskset']);
   const { defaultBackend } = await import('@udpkit/core');
   console.log(`@udpkit/core backend: ${defaultBackend()}`);
 
   const measurements: Measurement[] = [];
-  setUpNamespace();
+  ns.open();
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      const rotate = <T>(xs: T[]) => xs.map((_, i) => xs[(i + round - 1) % xs.length]!);
       for (const size of SIZES) {
         if (args.only !== 'receive') {
-          for (const { id, label } of rotate(SEND)) {
+          for (const { id, label } of rotate(SEND, round)) {
             const m = await measureSend(id, size, round);
             measurements.push(m);
             console.log(`round ${round}  send ${String(size).padStart(4)} B  ${label.padEnd(26)} ${(m.pps / 1e3).toFixed(0).padStart(5)} k/s  ${m.cpuPerDatagram.toFixed(3)} µs/datagram`);
           }
         }
         if (args.only !== 'send') {
-          for (const { id, label } of rotate(RECV)) {
+          for (const { id, label } of rotate(RECV, round)) {
             const m = await measureReceive(id, size, round, true);
             measurements.push(m);
             console.log(`round ${round}  recv ${String(size).padStart(4)} B  ${label.padEnd(26)} ${m.cpuPerDatagram.toFixed(3)} µs/datagram  drops ${(m.drops! * 100).toFixed(1)} %`);
           }
-          for (const { id, label } of rotate(RECV)) {
+          for (const { id, label } of rotate(RECV, round)) {
             const m = await measureReceive(id, size, round, false);
             measurements.push(m);
             console.log(`round ${round}  sat. ${String(size).padStart(4)} B  ${label.padEnd(26)} ${(m.pps / 1e3).toFixed(0).padStart(5)} k/s  drops ${(m.drops! * 100).toFixed(1)} %`);
@@ -224,11 +129,11 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    tearDownNamespace();
+    ns.close();
   }
 
-  const pick = (path: string, size: number, contender: string, round?: number) =>
-    measurements.filter((m) => m.path === path && m.size === size && m.contender === contender && (round === undefined || m.round === round));
+  const pick = (path: string, size: number, contender: string) =>
+    measurements.filter((m) => m.path === path && m.size === size && m.contender === contender);
   const rows = [['', 'datagrams/s', 'CPU/datagram', 'datagrams per CPU-second', 'busy', 'drops']];
   for (const [path, contenders] of [['send', SEND], ['receive', RECV], ['saturate', RECV]] as const) {
     for (const size of SIZES) {
@@ -251,13 +156,7 @@ async function main(): Promise<void> {
   // Ratios are medians of per-round ratios. Receive throughput is what an
   // unpaced flood gets through (saturate); the paced runs give CPU per datagram.
   const ratio = (path: Measurement['path'], size: number, over: string, under: string, of: (m: Measurement) => number) =>
-    median(
-      Array.from({ length: ROUNDS }, (_, i) => {
-        const [a] = pick(path, size, over, i + 1);
-        const [b] = pick(path, size, under, i + 1);
-        return a && b ? of(a) / of(b) : Number.NaN;
-      }).filter((v) => !Number.isNaN(v)),
-    );
+    median(perRoundRatios(pick(path, size, over), pick(path, size, under), of));
   const perCpuSecond = (m: Measurement) => 1 / m.cpuPerDatagram;
   const pps = (m: Measurement) => m.pps;
   const targets: { path: Measurement['path']; over: string; under: string; label: string; of: (m: Measurement) => number; goal?: number }[] = [
@@ -293,25 +192,7 @@ async function main(): Promise<void> {
   if (ratioRows.some((row) => row[3] === 'flood-limited')) {
     console.log('\nNOTE: flood-limited: the baseline receiver of the unpaced run was busy less than 90 % of the time, so the flood (or other load), not the receivers, set the rate; use the CPU-per-datagram ratios.');
   }
-  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, kernel: os.release(), cpus: os.cpus().map((c) => c.model), loadavg: os.loadavg(), measurements, ratios }, null, 2)}\n`);
-  console.log('\nwrote bench/results.json');
+  writeResults(benchDir, { ...machine(), measurements, ratios });
 }
 
-function abort(signal: NodeJS.Signals): void {
-  for (const child of children) child.kill('SIGKILL');
-  tearDownNamespace();
-  process.exit(signal === 'SIGINT' ? 130 : 143);
-}
-process.once('SIGINT', abort);
-process.once('SIGTERM', abort);
-process.once('exit', tearDownNamespace);
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    for (const child of children) child.kill('SIGKILL');
-    tearDownNamespace();
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runBench(ns, main);
