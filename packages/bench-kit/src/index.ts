@@ -1,5 +1,5 @@
 export { nodeChild, type Child } from './child.js';
-export { BenchNamespace, type NamespaceOptions } from './namespace.js';
+export { BenchNamespace, type ChildSpec, type NamespaceOptions } from './namespace.js';
 export { reference } from './references.js';
 export { machine, writeResults } from './results.js';
 export { preflight, runBench } from './run.js';

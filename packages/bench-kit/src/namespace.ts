@@ -22,6 +22,14 @@ export interface NamespaceOptions {
   childTimeoutMs?: number;
 }
 
+/** One child of a pair: where it runs and what it is. */
+export interface ChildSpec {
+  /** A taskset CPU list; undefined: not pinned. */
+  cpu: string | undefined;
+  argv: string[];
+  what: string;
+}
+
 export class BenchNamespace {
   /** `<prefix>-<pid>`. */
   readonly name: string;
@@ -63,6 +71,23 @@ export class BenchNamespace {
     if (!this.#open) return;
     this.#open = false;
     spawnSync('ip', ['netns', 'del', this.name]);
+  }
+
+  /**
+   * A receiver and its sender: starts `receiver`, waits for its
+   * `READY <port> …` line, then starts `sender(port)`; resolves with both
+   * reports once both ended.
+   */
+  async pair<R = Record<string, unknown>, S = Record<string, unknown>>(receiver: ChildSpec, sender: (port: string) => ChildSpec): Promise<{ received: R; sent: S }> {
+    const child = this.spawn<R>(receiver.cpu, receiver.argv, receiver.what);
+    const ready = await child.ready;
+    if (!ready) {
+      await child.result; // rejects with what went wrong
+      throw new Error(`${receiver.what} never got ready`);
+    }
+    const spec = sender(ready.split(' ')[1]!);
+    const sent = await this.spawn<S>(spec.cpu, spec.argv, spec.what).result;
+    return { received: await child.result, sent };
   }
 
   /** Starts `argv` inside the namespace, pinned to the CPUs `cpu` (a taskset list) if given. */

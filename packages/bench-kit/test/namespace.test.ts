@@ -61,17 +61,28 @@ describe.skipIf(process.getuid?.() !== 0)('BenchNamespace', () => {
     expect(() => ns.spawn(undefined, ['true'], 'late')).toThrow(/gone/);
   });
 
-  it('carries the C flood, with GSO and a send buffer, into the C sink with GRO', async () => {
+  it('pairs the C sink with GRO and the C flood with GSO and a send buffer, sent to the port the sink got ready on', async () => {
     const ns = open();
-    const sink = ns.spawn(undefined, [reference('sink'), '6400', '0', '4194304', '300', '64', '1'], 'sink');
-    const port = (await sink.ready).split(' ')[1]!;
-    const flood = ns.spawn(undefined, [reference('flood'), '127.0.0.1', port, '64', '6400', '1', '0', '0', '64', '1048576'], 'flood');
-    const sent = await flood.result;
-    const received = await sink.result;
+    const { received, sent } = await ns.pair({ cpu: undefined, argv: [reference('sink'), '6400', '0', '4194304', '300', '64', '1'], what: 'sink' }, (port) => ({
+      cpu: undefined,
+      argv: [reference('flood'), '127.0.0.1', port, '64', '6400', '1', '0', '0', '64', '1048576'],
+      what: 'flood',
+    }));
     expect(sent).toMatchObject({ sent: 6400, measured: 6400, errors: 0 });
     expect(received).toMatchObject({ received: 6400 });
     // GRO: far fewer reads than datagrams.
     expect(Number(received.wakeups)).toBeLessThan(6400 / 8);
+  });
+
+  it('rejects a pair whose receiver ends before it is ready, and starts no sender', async () => {
+    const ns = open();
+    let senders = 0;
+    const pair = ns.pair({ cpu: undefined, argv: ['sh', '-c', 'echo no port >&2; exit 1'], what: 'receiver' }, () => {
+      senders++;
+      return { cpu: undefined, argv: ['true'], what: 'sender' };
+    });
+    await expect(pair).rejects.toThrow(/receiver failed \(exit 1\):\nno port/);
+    expect(senders).toBe(0);
   });
 
   it('refuses a negative send buffer', async () => {

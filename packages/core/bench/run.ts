@@ -218,27 +218,12 @@ async function measureReceive(contender: Contender, size: number, count: number,
     contender.kind === 'c'
       ? [reference('sink'), String(count), String(warmup), String(RCVBUF), String(idleMs)]
       : benchChild('receiver.ts', { impl: contender.id, backend, expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs });
-  const receiver = ns.spawn(CPU_RECEIVER, argv, `${contender.label} (${size} B)`);
-  const ready = await receiver.ready;
-  if (!ready) return receiver.result.then(() => { throw new Error(`${contender.label} never got ready`); });
-  const port = ready.split(' ')[1]!;
-  const flood = await ns.spawn(CPU_FLOOD, [reference('flood'), '127.0.0.1', port, String(size), String(count), String(BATCH), String(rate), '0'], 'flood').result;
-  const raw = await receiver.result;
-  const measured = Number(raw.measured);
-  const cpuUs = Number(raw.cpuUs);
-  const wallUs = Number(raw.wallUs);
-  const sent = Number(flood.sent);
-  const received = Number(raw.received);
-  if (measured <= 0) throw new Error(`${contender.label} received nothing after the warm-up (${received} of ${sent})`);
-  return {
-    path: 'receive', size, contender: contender.id, round, measured, cpuUs, wallUs,
-    pps: measured / (wallUs / 1e6),
-    cpuPerDatagram: cpuUs / measured,
-    userPerDatagram: Number(raw.userUs) / measured,
-    sent, received, drops: sent - received,
-    wakeups: raw.wakeups === undefined ? undefined : Number(raw.wakeups),
-    raw: { ...raw, flood },
-  };
+  const { received, sent } = await ns.pair({ cpu: CPU_RECEIVER, argv, what: `${contender.label} (${size} B)` }, (port) => ({
+    cpu: CPU_FLOOD,
+    argv: [reference('flood'), '127.0.0.1', port, String(size), String(count), String(BATCH), String(rate), '0'],
+    what: 'flood',
+  }));
+  return receiveMeasurement('receive', size, contender, round, received, 'flood', sent);
 }
 
 /**
@@ -256,16 +241,22 @@ async function measureGro(contender: Contender, round: number, backend: string):
       : contender.id === 'dgram'
         ? benchChild('receiver.ts', { impl: 'dgram', expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs })
         : [...benchChild('receiver.ts', { impl: contender.id, backend, expected: count, warmup, rcvbuf: RCVBUF, idle: idleMs }), '--gro'];
-  const receiver = ns.spawn(CPU_RECEIVER, argv, `${contender.label}`);
-  const ready = await receiver.ready;
-  if (!ready) return receiver.result.then(() => { throw new Error(`${contender.label} never got ready`); });
-  const port = ready.split(' ')[1]!;
-  const senderArgv =
-    contender.id === 'dgram'
-      ? benchChild('sender.ts', { impl: 'dgram', backend, address: '127.0.0.1', port, size: GRO_SIZE, count, warmup: 0, window: BATCH })
-      : [reference('flood'), '127.0.0.1', port, String(GRO_SIZE), String(count), '1', '0', '0', String(GRO_SEGMENTS), String(GRO_SNDBUF)];
-  const sender = await ns.spawn(CPU_FLOOD, senderArgv, `${contender.label} sender`).result;
-  const raw = await receiver.result;
+  const { received, sent } = await ns.pair({ cpu: CPU_RECEIVER, argv, what: contender.label }, (port) => ({
+    cpu: CPU_FLOOD,
+    argv:
+      contender.id === 'dgram'
+        ? benchChild('sender.ts', { impl: 'dgram', backend, address: '127.0.0.1', port, size: GRO_SIZE, count, warmup: 0, window: BATCH })
+        : [reference('flood'), '127.0.0.1', port, String(GRO_SIZE), String(count), '1', '0', '0', String(GRO_SEGMENTS), String(GRO_SNDBUF)],
+    what: `${contender.label} sender`,
+  }));
+  return receiveMeasurement('gro', GRO_SIZE, contender, round, received, 'sender', sent);
+}
+
+/** A receive or GRO measurement from the receiver's report `raw` and its sender's, kept in `raw` under `senderKey`. */
+function receiveMeasurement(
+  path: Path, size: number, contender: Contender, round: number,
+  raw: Record<string, unknown>, senderKey: 'flood' | 'sender', sender: Record<string, unknown>,
+): Measurement {
   const measured = Number(raw.measured);
   const cpuUs = Number(raw.cpuUs);
   const wallUs = Number(raw.wallUs);
@@ -273,13 +264,13 @@ async function measureGro(contender: Contender, round: number, backend: string):
   const received = Number(raw.received);
   if (measured <= 0) throw new Error(`${contender.label} received nothing after the warm-up (${received} of ${sent})`);
   return {
-    path: 'gro', size: GRO_SIZE, contender: contender.id, round, measured, cpuUs, wallUs,
+    path, size, contender: contender.id, round, measured, cpuUs, wallUs,
     pps: measured / (wallUs / 1e6),
     cpuPerDatagram: cpuUs / measured,
     userPerDatagram: Number(raw.userUs) / measured,
     sent, received, drops: sent - received,
     wakeups: raw.wakeups === undefined ? undefined : Number(raw.wakeups),
-    raw: { ...raw, sender },
+    raw: { ...raw, [senderKey]: sender },
   };
 }
 

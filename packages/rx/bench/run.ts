@@ -73,12 +73,11 @@ const ns = new BenchNamespace('udpkit-rx-bench', { cwd: rxDir });
 async function measure(contender: string, round: number, backend: string): Promise<Measurement | undefined> {
   const warmup = Math.round(COUNT / 10);
   const receiverArgv = nodeChild(join(benchDir, 'receiver.ts'), { impl: contender, backend, expected: COUNT, warmup, rcvbuf: RCVBUF, idle: 300 });
-  const receiver = ns.spawn(CPU_RECEIVER, receiverArgv, contender);
-  const ready = await receiver.ready;
-  if (!ready) return receiver.result.then(() => { throw new Error(`${contender} never got ready`); });
-  const port = ready.split(' ')[1]!;
-  const sent = await ns.spawn(CPU_FLOOD, [reference('flood'), '127.0.0.1', port, String(SIZE), String(COUNT), String(BATCH), String(RATE), '0'], 'flood').result;
-  const raw = await receiver.result;
+  const { received: raw, sent } = await ns.pair({ cpu: CPU_RECEIVER, argv: receiverArgv, what: contender }, (port) => ({
+    cpu: CPU_FLOOD,
+    argv: [reference('flood'), '127.0.0.1', port, String(SIZE), String(COUNT), String(BATCH), String(RATE), '0'],
+    what: 'flood',
+  }));
   const measured = Number(raw.measured);
   if (measured < COUNT / 10) {
     console.log(`round ${round}  ${contender}: received ${raw.received} of ${sent.sent}, too few to measure (the machine is busy); skipped`);

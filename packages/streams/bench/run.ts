@@ -81,12 +81,12 @@ async function measureSend(id: string, size: number, round: number): Promise<Mea
 
 async function measureReceive(id: string, size: number, round: number, paced: boolean): Promise<Measurement> {
   const count = paced ? RECEIVE.count : SATURATE.count;
-  const receiver = ns.spawn<Record<string, number>>('1', node('receiver.ts', { impl: id, expected: count, warmup: count / 10 }), `${id} (${size} B)`);
-  const ready = await receiver.ready;
-  if (!ready) await receiver.result; // throws what went wrong
-  const port = ready.split(' ')[1]!;
-  const sent = await ns.spawn<Record<string, number>>('0', [reference('flood'), '127.0.0.1', port, String(size), String(count), '64', String(paced ? RECEIVE.rate[size] : 0), '0'], 'flood').result;
-  const raw = await receiver.result;
+  const receiver = { cpu: '1', argv: node('receiver.ts', { impl: id, expected: count, warmup: count / 10 }), what: `${id} (${size} B)` };
+  const { received: raw, sent } = await ns.pair<Record<string, number>, Record<string, number>>(receiver, (port) => ({
+    cpu: '0',
+    argv: [reference('flood'), '127.0.0.1', port, String(size), String(count), '64', String(paced ? RECEIVE.rate[size] : 0), '0'],
+    what: 'flood',
+  }));
   if (!raw.measured) throw new Error(`${id} received nothing after the warm-up`);
   return {
     path: paced ? 'receive' : 'saturate', size, contender: id, round,
