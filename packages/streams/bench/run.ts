@@ -41,7 +41,9 @@ const SEND = [
   { id: 'dgram', label: 'node:dgram send()' },
   { id: 'writable', label: 'streams writable' },
   { id: 'batches', label: 'streams writable, arrays' },
-  { id: 'sendMany', label: 'core sendMany(64)' },
+  { id: 'sendMany', label: 'core sendMany(64) GSO' },
+  { id: 'sendManyPlain', label: 'core sendMany(64) no GSO' },
+  { id: 'noop', label: 'WritableStream, no-op sink' },
 ];
 const RECV = [
   { id: 'message', label: "core 'message'" },
@@ -60,6 +62,8 @@ interface Measurement {
   /** CPU time over wall time: near 1, the contender was the limit. */
   busy: number;
   drops?: number;
+  /** Send path, @udpkit/core sockets: the share of the datagrams sent in UDP_SEGMENT sends. */
+  gsoShare?: number;
 }
 
 // Every sender of the bench starts in it: nothing it sends can leave the namespace.
@@ -76,6 +80,7 @@ async function measureSend(id: string, size: number, round: number): Promise<Mea
     pps: raw.measured! / (raw.wallUs! / 1e6),
     cpuPerDatagram: raw.cpuUs! / raw.measured!,
     busy: raw.cpuUs! / raw.wallUs!,
+    gsoShare: raw.gsoShare,
   };
 }
 
@@ -111,7 +116,8 @@ async function main(): Promise<void> {
           for (const { id, label } of rotate(SEND, round)) {
             const m = await measureSend(id, size, round);
             measurements.push(m);
-            console.log(`round ${round}  send ${String(size).padStart(4)} B  ${label.padEnd(26)} ${(m.pps / 1e3).toFixed(0).padStart(5)} k/s  ${m.cpuPerDatagram.toFixed(3)} µs/datagram`);
+            const gso = m.gsoShare === undefined ? '' : `  GSO ${(m.gsoShare * 100).toFixed(0)} %`;
+            console.log(`round ${round}  send ${String(size).padStart(4)} B  ${label.padEnd(26)} ${(m.pps / 1e3).toFixed(0).padStart(5)} k/s  ${m.cpuPerDatagram.toFixed(3)} µs/datagram${gso}`);
           }
         }
         if (args.only !== 'send') {
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
 
   const pick = (path: string, size: number, contender: string) =>
     measurements.filter((m) => m.path === path && m.size === size && m.contender === contender);
-  const rows = [['', 'datagrams/s', 'CPU/datagram', 'datagrams per CPU-second', 'busy', 'drops']];
+  const rows = [['', 'datagrams/s', 'CPU/datagram', 'datagrams per CPU-second', 'busy', 'drops', 'in GSO sends']];
   for (const [path, contenders] of [['send', SEND], ['receive', RECV], ['saturate', RECV]] as const) {
     for (const size of SIZES) {
       for (const { id, label } of contenders) {
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
           `${(1 / cpu).toFixed(2)} M`,
           `${(median(ms.map((m) => m.busy)) * 100).toFixed(0)} %`,
           path === 'send' ? '' : `${(median(ms.map((m) => m.drops!)) * 100).toFixed(1)} %`,
+          ms[0]!.gsoShare === undefined ? '' : `${(median(ms.map((m) => m.gsoShare!)) * 100).toFixed(0)} %`,
         ]);
       }
     }
@@ -167,7 +174,13 @@ async function main(): Promise<void> {
     { path: 'saturate', over: 'readable', under: 'dgram', label: "readable.pipeTo / node:dgram 'message' (throughput)", of: pps },
     { path: 'send', over: 'writable', under: 'dgram', label: 'writable / node:dgram send() (datagrams/s)', of: pps, goal: 1.3 },
     { path: 'send', over: 'batches', under: 'dgram', label: 'writable arrays / node:dgram send() (datagrams/s)', of: pps, goal: 1.3 },
-    { path: 'send', over: 'writable', under: 'sendMany', label: 'writable / core sendMany(64) (datagrams/s)', of: pps },
+    { path: 'send', over: 'writable', under: 'sendMany', label: 'writable / core sendMany(64) GSO (datagrams/s)', of: pps },
+    { path: 'send', over: 'writable', under: 'sendManyPlain', label: 'writable / core sendMany(64) no GSO (datagrams/s)', of: pps },
+    { path: 'send', over: 'batches', under: 'sendMany', label: 'writable arrays / core sendMany(64) GSO (datagrams/s)', of: pps },
+    { path: 'send', over: 'sendMany', under: 'sendManyPlain', label: 'core sendMany(64) GSO / no GSO (datagrams/s)', of: pps },
+    // Node's WritableStream alone, per chunk: the most the writable can reach.
+    { path: 'send', over: 'writable', under: 'noop', label: 'writable / no-op WritableStream (datagrams/s)', of: pps },
+    { path: 'send', over: 'noop', under: 'sendMany', label: 'no-op WritableStream / core sendMany(64) GSO (datagrams/s)', of: pps },
   ];
   const ratioRows = [['ratio', 'median', 'target (64 B)', '']];
   const ratios = [];

@@ -1,21 +1,25 @@
 // One send-path contender, run as a child process by bench/run.ts (inside the
 // bench's network namespace):
 //
-//   node --import tsx bench/sender.ts --impl dgram|writable|sendMany --address 192.0.2.2 --size 64 --count 200000 --warmup 20000
+//   node --import tsx bench/sender.ts --impl dgram|writable|batches|sendMany|sendManyPlain|noop --address 192.0.2.2 --size 64 --count 200000 --warmup 20000
 //
 // Sends `count` datagrams of `size` bytes as fast as its loop allows and
 // prints one JSON line: measured datagrams, CPU and wall microseconds of the
-// measured part (after the first `warmup`), errors.
+// measured part (after the first `warmup`), errors, and for @udpkit/core
+// sockets the share of the datagrams that left in UDP_SEGMENT (GSO) sends.
 //
-// - dgram:    node:dgram, 64 send() calls per tick, then wait for their callbacks;
-// - writable: @udpkit/streams, a writer that writes while desiredSize > 0 and awaits ready;
-// - batches:  @udpkit/streams, the same writer writing arrays of 64 messages;
-// - sendMany: @udpkit/core, one sendMany() of 64 per round (the floor under the writable).
+// - dgram:         node:dgram, 64 send() calls per tick, then wait for their callbacks;
+// - writable:      @udpkit/streams, a writer that writes while desiredSize > 0 and awaits ready;
+// - batches:       @udpkit/streams, the same writer writing arrays of 64 messages;
+// - sendMany:      @udpkit/core, one sendMany() of 64 per round, GSO on (the default);
+// - sendManyPlain: the same with `gso: false`: one sendmmsg entry per datagram;
+// - noop:          the writer of `writable` on a WritableStream whose sink does
+//                  nothing: what Node's streams cost per chunk, no socket at all.
 import { Buffer } from 'node:buffer';
 import nodeDgram from 'node:dgram';
 import { parseArgs } from 'node:util';
-import { createSocket } from '@udpkit/core';
-import { UDPSocket } from '@udpkit/streams';
+import { createSocket, type Socket } from '@udpkit/core';
+import { fromSocket } from '@udpkit/streams';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +48,17 @@ const measured = () => {
   const wallUs = Number(process.hrtime.bigint() - start) / 1000;
   result = { impl: values.impl, measured: count - warmup, cpuUs: used.user + used.system, userUs: used.user, wallUs: Math.round(wallUs), errors };
 };
+/** The share of the datagrams `socket` sent in UDP_SEGMENT sends (read after measured()). */
+const gsoShare = (socket: Socket) => {
+  const { gsoSegments, datagramsSent } = socket.stats();
+  result!.gsoShare = datagramsSent ? gsoSegments / datagramsSent : 0;
+};
+/** A core socket bound to the wildcard address, GSO as `gso` says. */
+async function coreSocket(gso: boolean): Promise<Socket> {
+  const socket = createSocket({ type: 'udp4', gso });
+  await new Promise<void>((resolve) => socket.bind(0, resolve));
+  return socket;
+}
 const mark = () => {
   cpu = process.cpuUsage();
   start = process.hrtime.bigint();
@@ -83,9 +98,9 @@ switch (values.impl) {
     socket.close();
     break;
   }
-  case 'sendMany': {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, resolve));
+  case 'sendMany':
+  case 'sendManyPlain': {
+    const socket = await coreSocket(values.impl === 'sendMany');
     const messages = Array.from({ length: WINDOW }, () => ({ data: payload, port, address }));
     await loop(
       (n) =>
@@ -97,12 +112,17 @@ switch (values.impl) {
         ),
     );
     measured();
+    gsoShare(socket);
     socket.close();
     break;
   }
-  case 'writable': {
-    const socket = new UDPSocket({ localAddress: '0.0.0.0', writableHighWaterMark: WINDOW });
-    const writer = (await socket.opened).writable.getWriter();
+  case 'writable':
+  case 'noop': {
+    // fromSocket over a core socket: the UDPSocket's streams, with the socket's stats at hand.
+    const socket = values.impl === 'writable' ? await coreSocket(true) : undefined;
+    const pair = socket && fromSocket(socket, { writableHighWaterMark: WINDOW });
+    const writable = pair?.writable ?? new WritableStream({ write() {} }, { highWaterMark: WINDOW });
+    const writer = writable.getWriter();
     const chunk = { data: payload, remoteAddress: address, remotePort: port };
     // The writer's own pace: write while the stream wants more, else wait for ready.
     await loop(async (n) => {
@@ -115,12 +135,14 @@ switch (values.impl) {
     await writer.close();
     measured();
     writer.releaseLock();
-    await socket.close();
+    if (socket) gsoShare(socket);
+    await pair?.close();
     break;
   }
   case 'batches': {
-    const socket = new UDPSocket({ localAddress: '0.0.0.0', writableHighWaterMark: WINDOW });
-    const writer = (await socket.opened).writable.getWriter();
+    const socket = await coreSocket(true);
+    const pair = fromSocket(socket, { writableHighWaterMark: WINDOW });
+    const writer = pair.writable.getWriter();
     const batch = Array.from({ length: WINDOW }, () => ({ data: payload, remoteAddress: address, remotePort: port }));
     await loop(async (n) => {
       if (writer.desiredSize! <= 0) await writer.ready;
@@ -129,7 +151,8 @@ switch (values.impl) {
     await writer.close();
     measured();
     writer.releaseLock();
-    await socket.close();
+    gsoShare(socket);
+    await pair.close();
     break;
   }
   default:
