@@ -1,7 +1,7 @@
 // The chunks: UDPMessage as written (checked as Chromium's
 // UDPWritableStreamWrapper::Write does) and as read.
 import { Buffer } from 'node:buffer';
-import type { OutgoingMessage, RemoteInfo } from '@udpkit/core';
+import type { RemoteInfo } from '@udpkit/core';
 import type { Mode } from './options.js';
 import { enforceRange, MAX_UNSIGNED_SHORT, toDictionary, toDnsQueryType, toDOMString, type SocketDnsQueryType } from './webidl.js';
 
@@ -49,16 +49,23 @@ export function toReceivedWithMetadata(data: Buffer, rinfo: RemoteInfo): UDPMess
   };
 }
 
+/** A written chunk, checked: its bytes (the writer's memory, to be copied before write() returns) and where they go. */
+export interface CheckedMessage {
+  bytes: Uint8Array;
+  /** Undefined in connected mode. */
+  address: string | undefined;
+  port: number | undefined;
+}
+
 /**
- * Checks a written chunk and copies its bytes (what the writer does with
- * its buffer afterwards can't change or lose the datagram). Throws the
- * TypeError Chromium throws for the same chunk.
+ * Checks a written chunk. Throws the TypeError Chromium throws for the
+ * same chunk.
  */
-export function toOutgoing(chunk: unknown, mode: Mode, family: 4 | 6): OutgoingMessage {
+export function checkMessage(chunk: unknown, mode: Mode, family: 4 | 6): CheckedMessage {
   // Each field is read once: a getter can't answer one thing to the check and another to the send.
   const { data, remoteAddress, remotePort, dnsQueryType } = toDictionary(chunk, 'UDPMessage');
   if (data === undefined) throw new TypeError("UDPMessage: missing 'data' field.");
-  const bytes = copyBytes(data);
+  const bytes = bytesOf(data);
 
   const hasAddress = remoteAddress !== undefined;
   const hasPort = remotePort !== undefined;
@@ -85,24 +92,19 @@ export function toOutgoing(chunk: unknown, mode: Mode, family: 4 | 6): OutgoingM
       throw new TypeError(`UDPMessage: 'dnsQueryType' is '${wanted}' but the socket is IPv${family}.`);
     }
   }
-  return address === undefined ? { data: bytes } : { data: bytes, address, port };
+  return { bytes, address, port };
 }
 
-function copyBytes(data: unknown): Buffer {
+/** The bytes of `data`, a view on the caller's memory (not a copy). */
+function bytesOf(data: unknown): Uint8Array {
+  // The common case first: a view that has bytes is not detached (a detached one reads as empty).
+  if (data instanceof Uint8Array && data.byteLength > 0) return data;
   const buffer = data instanceof ArrayBuffer ? data : ArrayBuffer.isView(data) ? data.buffer : undefined;
   if (buffer === undefined) throw new TypeError("UDPMessage: 'data' must be an ArrayBuffer or an ArrayBufferView.");
   // A detached buffer reads as empty: refuse it rather than send an empty datagram.
   if (isDetached(buffer)) throw new TypeError("UDPMessage: 'data' is detached.");
-  const bytes =
-    data instanceof Uint8Array
-      ? data
-      : ArrayBuffer.isView(data)
-        ? new Uint8Array(buffer, data.byteOffset, data.byteLength)
-        : new Uint8Array(buffer);
-  // allocUnsafe takes small sizes from Node's pool; every byte is overwritten.
-  const copy = Buffer.allocUnsafe(bytes.byteLength);
-  copy.set(bytes);
-  return copy;
+  if (data instanceof Uint8Array) return data;
+  return ArrayBuffer.isView(data) ? new Uint8Array(buffer, data.byteOffset, data.byteLength) : new Uint8Array(buffer);
 }
 
 /** Whether `buffer` was transferred away. Node 20 lacks `ArrayBuffer.prototype.detached`: a view on a detached buffer can't be made. */

@@ -1,19 +1,20 @@
 // The writable side: a sink that gathers the chunks written in one tick and
-// hands them to the socket in one sendMany (one sendmmsg on the native
-// backend). write() settles at once while fewer than the high-water mark
-// are in flight (handed to the socket and not yet sent: this includes the
-// socket's own send queue, which grows while the kernel's send buffer is
-// full); past it, write() waits, the stream queues what follows, and its
-// desiredSize and ready show it.
+// hands them to the socket in one call at the end of the tick: one run of
+// same-size datagrams to one destination as sendSegments (UDP_SEGMENT sends
+// on the native backend), anything else as sendMany (one sendmmsg per 1024
+// on the native backend, which still groups runs within it). write() copies
+// the chunk and settles at once while fewer than the high-water mark are in
+// flight (handed to the socket and not yet sent: this includes the socket's
+// own send queue, which grows while the kernel's send buffer is full); past
+// it, write() waits, the stream queues what follows, and its desiredSize and
+// ready show it.
 import type { UnderlyingSink } from 'node:stream/web';
-import type { OutgoingMessage, Socket } from '@udpkit/core';
+import type { Socket } from '@udpkit/core';
 import { networkError } from './errors.js';
 import type { Measure } from './high-water-mark.js';
-import { toOutgoing, type WriteChunk } from './message.js';
+import { checkMessage, type WriteChunk } from './message.js';
 import type { Mode } from './options.js';
-
-/** sendmmsg(2) takes up to 1024 messages (UIO_MAXIOV). */
-const MAX_PER_SEND = 1024;
+import { OutgoingBatch } from './outgoing-batch.js';
 
 export interface WritableHooks {
   /** The writer closed the stream and everything written has been sent. */
@@ -31,7 +32,9 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
   readonly #measure: Measure;
   readonly #hooks: WritableHooks;
   #controller: WritableStreamDefaultController | undefined;
-  #batch: OutgoingMessage[] = [];
+  readonly #batch: OutgoingBatch;
+  /** The size of #batch (in the measure's unit). */
+  #batchSize = 0;
   /** Size (in the measure's unit) handed to the socket and not yet reported sent. */
   #inFlight = 0;
   /** A write waiting for room, and what settles it. */
@@ -46,6 +49,8 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
     this.#family = family;
     this.#measure = measure;
     this.#hooks = hooks;
+    // Runs go as sendSegments, which the portable backend lacks.
+    this.#batch = new OutgoingBatch(socket.backend === 'native');
   }
 
   start(controller: WritableStreamDefaultController): void {
@@ -57,25 +62,32 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
   }
 
   write(chunk: WriteChunk): Promise<void> | undefined {
-    let messages: OutgoingMessage[];
+    const before = this.#batch.count;
+    let size = 0;
     try {
-      messages = Array.isArray(chunk)
-        ? chunk.map((message: unknown) => toOutgoing(message, this.#mode, this.#family))
-        : [toOutgoing(chunk, this.#mode, this.#family)];
+      if (Array.isArray(chunk)) for (const message of chunk) size += this.#add(message);
+      else size = this.#add(chunk);
     } catch (error) {
+      // An array chunk goes whole or not at all.
+      this.#batch.truncate(before);
+      this.#batchSize -= size;
       // The stream errors itself with the rejection; the socket closes with it.
       this.#fail(error);
       throw error;
     }
-    if (this.#batch.length === 0) queueMicrotask(this.#scheduleFlush);
-    let size = 0;
-    for (const message of messages) {
-      this.#batch.push(message);
-      size += this.#measure.size((message.data as Buffer).length);
-    }
     this.#inFlight += size;
     if (this.#inFlight < this.#measure.highWaterMark) return undefined;
     return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
+  }
+
+  /** Checks one message and copies it into this tick's batch; returns its size. */
+  #add(message: unknown): number {
+    const { bytes, address, port } = checkMessage(message, this.#mode, this.#family);
+    if (this.#batch.count === 0) queueMicrotask(this.#scheduleFlush);
+    this.#batch.add(bytes, address, port);
+    const size = this.#measure.size(bytes.byteLength);
+    this.#batchSize += size;
+    return size;
   }
 
   close(): Promise<void> | undefined {
@@ -113,22 +125,17 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
   };
 
   readonly #flush = (): void => {
-    const batch = this.#batch;
-    if (batch.length === 0 || !this.#open) return;
-    this.#batch = [];
-    // At most one sendmmsg's worth per sendMany: @udpkit/core's native
-    // backend fails on exactly 2049 queued datagrams (reported), and a
-    // larger batch would go out in 1024s anyway.
-    for (let from = 0; from < batch.length; from += MAX_PER_SEND) {
-      const part = batch.length <= MAX_PER_SEND ? batch : batch.slice(from, from + MAX_PER_SEND);
-      let size = 0;
-      for (const message of part) size += this.#measure.size((message.data as Buffer).length);
-      try {
-        this.#socket.sendMany(part, (error) => this.#sent(size, error));
-      } catch (error) {
-        this.#fail(networkError('send failed', error));
-        return;
-      }
+    if (this.#batch.count === 0 || !this.#open) return;
+    const size = this.#batchSize;
+    this.#batchSize = 0;
+    const batch = this.#batch.take();
+    const sent = (error: Error | null) => this.#sent(size, error);
+    try {
+      if (Array.isArray(batch)) this.#socket.sendMany(batch, sent);
+      else if (batch.address === undefined) this.#socket.sendSegments(batch.segments, batch.segmentSize, sent);
+      else this.#socket.sendSegments(batch.segments, batch.segmentSize, batch.port!, batch.address, sent);
+    } catch (error) {
+      this.#fail(networkError('send failed', error));
     }
   };
 

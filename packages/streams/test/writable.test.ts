@@ -23,6 +23,21 @@ function receive(socket: Socket, count: number): Promise<string[]> {
 
 const encode = (value: string) => new TextEncoder().encode(value);
 
+/** Watches `socket`'s sendMany and sendSegments; the function answers their calls so far, in order: [method, datagrams]. */
+function watchSends(socket: Socket): () => [string, number][] {
+  const sendMany = vi.spyOn(socket, 'sendMany');
+  const sendSegments = vi.spyOn(socket, 'sendSegments');
+  return () =>
+    [
+      ...sendMany.mock.calls.map((call, i) => [sendMany.mock.invocationCallOrder[i]!, 'sendMany', call[0].length] as const),
+      ...sendSegments.mock.calls.map(
+        (call, i) => [sendSegments.mock.invocationCallOrder[i]!, 'sendSegments', Math.ceil((call[0] as Uint8Array).byteLength / call[1])] as const,
+      ),
+    ]
+      .sort((a, b) => a[0] - b[0])
+      .map(([, method, count]) => [method, count]);
+}
+
 describe.each(families)('writable over IPv%i', (family) => {
   const address = loopback(family);
   let sockets: Socket[] = [];
@@ -33,15 +48,14 @@ describe.each(families)('writable over IPv%i', (family) => {
     sockets = [];
   });
 
-  it('sends the chunks written in one tick in one sendMany, in order', async () => {
+  it('sends the chunks written in one tick in one call, in order', async () => {
     const [sender, receiver] = track(await coreBound(family), await coreBound(family));
     const port = receiver.address().port;
     receiver.setRecvBufferSize(4 << 20);
-    const sendMany = vi.spyOn(sender, 'sendMany');
+    const calls = watchSends(sender);
     const writer = fromSocket(sender, { writableHighWaterMark: 1000 }).writable.getWriter();
     await writer.ready;
     const arrived = receive(receiver, 300);
-    const batchesBefore = sender.stats().sendBatches;
     // From an async function (inside the microtask queue) ...
     for (let i = 0; i < 100; i++) void writer.write({ data: encode(String(i)), remoteAddress: address, remotePort: port });
     await waitFor(() => sender.stats().datagramsSent === 100, 'the first 100');
@@ -53,9 +67,11 @@ describe.each(families)('writable over IPv%i', (family) => {
       }),
     );
     expect(await arrived).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
-    expect(sendMany.mock.calls.map((call) => call[0].length)).toEqual([100, 200]);
-    // One sendmmsg per sendMany on the native backend; one send per datagram on the portable one.
-    expect(sender.stats().sendBatches - batchesBefore).toBe(backend === 'native' ? 2 : 300);
+    // "0" to "99" differ in size: messages; "100" to "299" are one run (segments where the backend has them).
+    expect(calls()).toEqual([
+      ['sendMany', 100],
+      [backend === 'native' ? 'sendSegments' : 'sendMany', 200],
+    ]);
   });
 
   it('sends an array chunk in one sendMany; desiredSize counts its datagrams', async () => {
@@ -83,19 +99,67 @@ describe.each(families)('writable over IPv%i', (family) => {
     expect(sendMany).not.toHaveBeenCalled();
   });
 
-  it.each([1023, 1024, 1025, 2049])('sends %i chunks written in one tick (around sendmmsg\'s 1024) once each, in order', async (count) => {
+  // Around UDP_SEGMENT's 64 segments per send and sendmmsg's 1024 messages per call.
+  it.each([63, 64, 65, 1023, 1024, 1025, 2049])('sends a run of %i equal chunks written in one tick in one call, once each, in order', async (count) => {
     const [sender, receiver] = track(await coreBound(family), await coreBound(family));
-    receiver.setRecvBufferSize(4 << 20);
+    receiver.setRecvBufferSize(8 << 20);
     const port = receiver.address().port;
-    const sendMany = vi.spyOn(sender, 'sendMany');
+    const calls = watchSends(sender);
     const writer = fromSocket(sender, { writableHighWaterMark: 4096 }).writable.getWriter();
     await writer.ready;
     const arrived = receive(receiver, count);
-    for (let i = 0; i < count; i++) void writer.write({ data: encode(String(i)), remoteAddress: address, remotePort: port });
-    expect(await arrived).toEqual(Array.from({ length: count }, (_, i) => String(i)));
-    // One sendMany per 1024 (one sendmmsg's worth).
-    expect(sendMany).toHaveBeenCalledTimes(Math.ceil(count / 1024));
+    const { gsoSegments } = sender.stats();
+    const numbered = Array.from({ length: count }, (_, i) => String(i).padStart(6, '0'));
+    for (const text of numbered) void writer.write({ data: encode(text), remoteAddress: address, remotePort: port });
+    expect(await arrived).toEqual(numbered);
+    expect(calls()).toEqual([[backend === 'native' ? 'sendSegments' : 'sendMany', count]]);
     expect(sender.stats().datagramsSent).toBe(count);
+    // Where the kernel segments, they went in UDP_SEGMENT sends (but a lone last one of a group of 64, which goes plain).
+    if (sender.features.gso.active) expect(sender.stats().gsoSegments - gsoSegments).toBeGreaterThanOrEqual(count - 1);
+  });
+
+  it.each([1023, 1024, 1025, 2049])('sends %i chunks of mixed sizes and destinations written in one tick in one sendMany, each where it was addressed', async (count) => {
+    const [sender, first, second] = track(await coreBound(family), await coreBound(family), await coreBound(family));
+    for (const receiver of [first, second]) receiver.setRecvBufferSize(8 << 20);
+    const sendMany = vi.spyOn(sender, 'sendMany');
+    const writer = fromSocket(sender, { writableHighWaterMark: 4096 }).writable.getWriter();
+    await writer.ready;
+    // Runs of 3 to one receiver, then the next 3 to the other; sizes grow with the number.
+    const to = (i: number) => (Math.floor(i / 3) % 2 === 0 ? first : second);
+    const expected = new Map<Socket, string[]>([[first, []], [second, []]]);
+    for (let i = 0; i < count; i++) expected.get(to(i))!.push(String(i));
+    const arrived = [first, second].map((receiver) => receive(receiver, expected.get(receiver)!.length));
+    for (let i = 0; i < count; i++) void writer.write({ data: encode(String(i)), remoteAddress: address, remotePort: to(i).address().port });
+    expect(await Promise.all(arrived)).toEqual([expected.get(first), expected.get(second)]);
+    expect(sendMany.mock.calls.map((call) => call[0].length)).toEqual([count]);
+    expect(sender.stats().datagramsSent).toBe(count);
+  });
+
+  it('sends a run whose last chunk is shorter, and an empty chunk after it, byte for byte', async () => {
+    const [sender, receiver] = track(await coreBound(family), await coreBound(family));
+    const port = receiver.address().port;
+    const writer = fromSocket(sender).writable.getWriter();
+    const got: number[][] = [];
+    receiver.on('message', (data) => got.push([...data]));
+    const sizes = [5, 5, 5, 2];
+    for (const [i, size] of sizes.entries()) void writer.write({ data: new Uint8Array(size).fill(i), remoteAddress: address, remotePort: port });
+    await waitFor(() => got.length === 4, 'the run');
+    void writer.write({ data: new Uint8Array(0), remoteAddress: address, remotePort: port });
+    await waitFor(() => got.length === 5, 'the empty datagram');
+    expect(got).toEqual([...sizes.map((size, i) => Array(size).fill(i)), []]);
+  });
+
+  it('sends a run on a connected socket', async () => {
+    const [receiver] = track(await coreBound(family));
+    const sender = await coreBound(family);
+    track(sender);
+    await new Promise<void>((resolve) => sender.connect(receiver.address().port, address, resolve));
+    const calls = watchSends(sender);
+    const writer = fromSocket(sender).writable.getWriter();
+    const arrived = receive(receiver, 10);
+    for (let i = 0; i < 10; i++) void writer.write({ data: encode(`#${i}`) });
+    expect(await arrived).toEqual(Array.from({ length: 10 }, (_, i) => `#${i}`));
+    expect(calls()).toEqual([[backend === 'native' ? 'sendSegments' : 'sendMany', 10]]);
   });
 
   it('has desiredSize = high-water mark - chunks queued, and ready follows it', async () => {
