@@ -99,6 +99,8 @@ export class SocketStreams {
     this.#failure ??= reason;
     const error = reason ?? streamClosed();
     this.#source.end(error);
+    // The reader cancelled: what the writer wrote still goes.
+    this.#sink.sendWritten();
     this.#sink.end(error);
     this.#closeSocket();
   }
@@ -129,10 +131,14 @@ export class SocketStreams {
   #closeSocket(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#socket.close();
-    } catch {
-      // Already closed by its owner: its 'close' event settles `closed`.
-    }
+    // @udpkit/core hands a sendMany or sendSegments to the kernel a tick
+    // after the call: closing after it lets what was written go out.
+    process.nextTick(() => {
+      try {
+        this.#socket.close();
+      } catch {
+        // Already closed by its owner: its 'close' event settles `closed`.
+      }
+    });
   }
 }

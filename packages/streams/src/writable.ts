@@ -68,9 +68,10 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
       if (Array.isArray(chunk)) for (const message of chunk) size += this.#add(message);
       else size = this.#add(chunk);
     } catch (error) {
-      // An array chunk goes whole or not at all.
+      // An array chunk goes whole or not at all; the chunks written before it go.
       this.#batch.truncate(before);
       this.#batchSize -= size;
+      this.#flush();
       // The stream errors itself with the rejection; the socket closes with it.
       this.#fail(error);
       throw error;
@@ -101,9 +102,14 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
 
   abort(reason: unknown): void {
     // What was written before the abort still goes out; the socket closes after.
-    this.#flush();
+    this.sendWritten();
     if (!this.#stop()) return;
     this.#hooks.onAbort(reason);
+  }
+
+  /** Hands what was written in this tick to the socket now (the socket is about to close). */
+  sendWritten(): void {
+    this.#flush();
   }
 
   /** Errors the stream with `error` (the socket failed or closed under it). */

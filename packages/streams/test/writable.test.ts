@@ -299,6 +299,125 @@ describe('writable chunks that are TypeErrors', () => {
   });
 });
 
+// A write() that resolved was taken: its datagram goes out even when the
+// stream ends in the same tick, before the tick's batch was sent.
+describe.each(families)('writes taken before the writable ends, over IPv%i', (family) => {
+  const address = loopback(family);
+  const RUN = 50;
+  let sockets: Socket[] = [];
+  afterEach(async () => {
+    await closeCore(...sockets);
+    sockets = [];
+  });
+
+  /** A receiver and a stream pair over a fresh sender; `write(i)` writes datagram i of a run (or another chunk). */
+  async function setUp() {
+    const receiver = await coreBound(family);
+    const sender = await coreBound(family);
+    sockets.push(receiver, sender);
+    const pair = fromSocket(sender, { writableHighWaterMark: 1000 });
+    const writer = pair.writable.getWriter();
+    await writer.ready;
+    const port = receiver.address().port;
+    const numbered = Array.from({ length: RUN }, (_, i) => `run ${String(i).padStart(3, '0')}`);
+    const write = (i: number) => writer.write({ data: encode(numbered[i]!), remoteAddress: address, remotePort: port });
+    return { receiver, sender, pair, writer, port, numbered, write };
+  }
+
+  /** Writes the run; resolves once every write() has resolved, still before the tick's batch goes. */
+  function writeRun(write: (i: number) => Promise<void>): Promise<void[]> {
+    return Promise.all(Array.from({ length: RUN }, (_, i) => write(i)));
+  }
+
+  it('abort() right after: the run arrives, then the socket closes', async () => {
+    const { receiver, sender, pair, writer, numbered, write } = await setUp();
+    const arrived = receive(receiver, RUN);
+    await writeRun(write);
+    expect(sender.stats().datagramsSent).toBe(0);
+    const reason = new Error('enough');
+    await writer.abort(reason);
+    expect(await arrived).toEqual(numbered);
+    await expect(pair.closed).rejects.toBe(reason);
+  });
+
+  it('abort() once the run was handed to the socket, before the kernel took it', async () => {
+    const { receiver, sender, pair, writer, numbered, write } = await setUp();
+    const handed = watchSends(sender);
+    const arrived = receive(receiver, RUN);
+    await writeRun(write);
+    // The batch goes in a tick queued from the microtask queue; this tick runs after it and
+    // before the socket's own tick that hands the run to the kernel.
+    const atAbort = await new Promise<{ calls: number; sent: number }>((resolve) =>
+      process.nextTick(() => {
+        resolve({ calls: handed().length, sent: sender.stats().datagramsSent });
+        void writer.abort(new Error('enough'));
+      }),
+    );
+    expect(atAbort).toEqual({ calls: 1, sent: 0 });
+    expect(await arrived).toEqual(numbered);
+    await pair.closed.catch(() => {});
+  });
+
+  it('a write rejected mid-run: the chunks before it arrive, it rejects, the stream errors with its TypeError', async () => {
+    const { receiver, sender, pair, writer, numbered, write } = await setUp();
+    const arrived = receive(receiver, 20);
+    const sendMany = vi.spyOn(sender, 'sendMany');
+    const sendSegments = vi.spyOn(sender, 'sendSegments');
+    const good = Array.from({ length: 20 }, (_, i) => write(i));
+    const bad = outcome(writer.write({ data: encode(numbered[20]!), remoteAddress: address } as UDPMessageInit));
+    const after = outcome(write(21));
+    await Promise.all(good);
+    const refused = await bad;
+    expect(refused).toMatchObject({ error: expect.any(TypeError) });
+    // The stream is errored: what was written after the bad chunk is refused with its error.
+    expect(await after).toEqual(refused);
+    expect(await arrived).toEqual(numbered.slice(0, 20));
+    await expect(pair.closed).rejects.toBe((refused as { error: unknown }).error);
+    expect(sendMany.mock.calls.length + sendSegments.mock.calls.length).toBe(1);
+    expect(sender.stats().datagramsSent).toBe(20);
+  });
+
+  it('an array chunk with a bad message mid-run: the chunks before it arrive, none of the array', async () => {
+    const { receiver, sender, pair, writer, port, numbered, write } = await setUp();
+    const arrived = receive(receiver, 10);
+    const good = Array.from({ length: 10 }, (_, i) => write(i));
+    const array = [10, 11, 12].map((i) => ({ data: encode(numbered[i]!), remoteAddress: address, remotePort: i === 12 ? 0 : port }));
+    const refused = await outcome(writer.write(array));
+    await Promise.all(good);
+    expect(refused).toMatchObject({ error: expect.any(TypeError) });
+    expect(await arrived).toEqual(numbered.slice(0, 10));
+    await pair.closed.catch(() => {});
+    expect(sender.stats().datagramsSent).toBe(10);
+  });
+
+  it('close() of the pair right after: the run arrives, closed resolves', async () => {
+    const { receiver, pair, writer, numbered, write } = await setUp();
+    const arrived = receive(receiver, RUN);
+    await writeRun(write);
+    writer.releaseLock();
+    await pair.close();
+    expect(await arrived).toEqual(numbered);
+  });
+
+  it('the readable cancelled right after: the run arrives', async () => {
+    const { receiver, pair, numbered, write } = await setUp();
+    const arrived = receive(receiver, RUN);
+    await writeRun(write);
+    await pair.readable.cancel();
+    expect(await arrived).toEqual(numbered);
+    await pair.closed;
+  });
+
+  it('writer.close() while the run is in flight resolves once the kernel took all of it', async () => {
+    const { receiver, sender, writer, numbered, write } = await setUp();
+    const arrived = receive(receiver, RUN);
+    await writeRun(write);
+    await writer.close();
+    expect(sender.stats().datagramsSent).toBe(RUN);
+    expect(await arrived).toEqual(numbered);
+  });
+});
+
 describe('writable in bound mode', () => {
   it('resolves a host name destination through the socket family', async () => {
     const { socket, info } = await openBound(4);
