@@ -254,12 +254,14 @@ describe.each(families)('writable over IPv%i', (family) => {
     expect(got).toEqual([[1, 2, 3, 4, 5, 6], [2, 3], [1, 2], [5, 6], []]);
   });
 
-  it('errors with a NetworkError (cause: the core error) when the kernel refuses a datagram, and closes the socket', async () => {
+  // One datagram goes as a message; two of one size to one destination as a run.
+  it.each([1, 2])('errors with a NetworkError (cause: the core error) when the kernel refuses %i datagram(s), and closes the socket', async (count) => {
     const { socket, info } = await openBound(family);
     const writer = info.writable.getWriter();
     const tooLarge = family === 4 ? 65508 : 65528;
-    // The write itself is accepted (sent in the next tick); the failure errors the stream.
-    await writer.write({ data: new Uint8Array(tooLarge), remoteAddress: address, remotePort: 9 });
+    // The writes themselves are accepted (sent in the next tick); the failure errors the stream.
+    const writes = Array.from({ length: count }, () => writer.write({ data: new Uint8Array(tooLarge), remoteAddress: address, remotePort: 9 }));
+    await Promise.all(writes);
     const closed = await outcome(writer.closed);
     expect(closed).toMatchObject({ error: { name: 'NetworkError', cause: { code: 'EMSGSIZE', syscall: 'send' } } });
     const socketClosed = await outcome(socket.closed);
