@@ -102,7 +102,7 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
 
   abort(reason: unknown): void {
     // What was written before the abort still goes out; the socket closes after.
-    this.sendWritten();
+    this.#flush();
     if (!this.#stop()) return;
     this.#hooks.onAbort(reason);
   }
