@@ -8,6 +8,8 @@ import type { OutgoingMessage } from '@udpkit/core';
 
 /** The least a batch's buffer holds: smaller ones would be copied as the batch grows. */
 const MIN_BYTES = 4096;
+/** The most a batch's first buffer takes from the last batch's size: one burst must not size every buffer after it. */
+const MAX_HINT = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** One buffer of `count` datagrams of `segmentSize` bytes (the last may be shorter), to one destination. */
@@ -112,7 +114,8 @@ export class OutgoingBatch {
 
   /** A larger buffer, with room for `length` more bytes; the batch so far moves into it. */
   #grow(length: number): void {
-    const buffer = Buffer.allocUnsafe(Math.max(MIN_BYTES, this.#lastBytes, 2 * (this.#end + length)));
+    const hint = Math.min(this.#lastBytes, MAX_HINT);
+    const buffer = Buffer.allocUnsafe(Math.max(MIN_BYTES, hint, 2 * (this.#end + length)));
     this.#buffer.copy(buffer, 0, 0, this.#end);
     this.#buffer = buffer;
   }
