@@ -236,3 +236,36 @@ describe.skipIf(!python)('ancillary data on an adopted descriptor with extra rec
     expect(kernelDrops).toBe(0);
   });
 });
+
+describe('sender addresses', () => {
+  it("every octet width formats as node:dgram's rinfo does (the helper formats IPv4 itself)", async () => {
+    const senders = ['127.0.0.1', '127.100.200.255', '127.9.99.199', '127.255.10.0', '127.1.109.209'];
+    const rx = await bound();
+    const reference = nodeDgram.createSocket('udp4');
+    await new Promise<void>((resolve) => reference.bind(0, '127.0.0.1', resolve));
+    const seen: string[] = [];
+    const seenByNode: string[] = [];
+    rx.on('message', (_msg, rinfo) => seen.push(rinfo.address));
+    reference.on('message', (_msg, rinfo) => seenByNode.push(rinfo.address));
+    const sockets = await Promise.all(
+      senders.map(async (address) => {
+        const tx = nodeDgram.createSocket('udp4');
+        await new Promise<void>((resolve) => tx.bind(0, address, resolve));
+        return tx;
+      }),
+    );
+    try {
+      for (const tx of sockets) {
+        await new Promise((resolve) => tx.send('x', rx.address().port, '127.0.0.1', resolve));
+        await new Promise((resolve) => tx.send('x', reference.address().port, '127.0.0.1', resolve));
+      }
+      await waitFor(() => seen.length === senders.length && seenByNode.length === senders.length, 5000, 'a datagram from each sender');
+      expect(seen).toEqual(seenByNode);
+      expect(seen).toEqual(senders);
+    } finally {
+      for (const tx of sockets) tx.close();
+      reference.close();
+      await closeAll(rx);
+    }
+  });
+});
