@@ -6,8 +6,8 @@
 import { Buffer } from 'node:buffer';
 import type { OutgoingMessage } from '@udpkit/core';
 
-/** The least a batch's buffer holds: smaller ones would be copied as the batch grows. */
-const MIN_BYTES = 4096;
+/** The largest segment of a run: a larger datagram can't be one (the kernel refuses it alone, as node:dgram reports). */
+const MAX_SEGMENT = 65507;
 /** The most a batch's first buffer takes from the last batch's size: one burst must not size every buffer after it. */
 const MAX_HINT = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -99,8 +99,8 @@ export class OutgoingBatch {
 
   /** Whether a datagram of `length` bytes to `address`:`port` extends a run of the first `count`. */
   #continuesRun(count: number, length: number, address: string | undefined, port: number | undefined): boolean {
-    // A segment has at least one byte.
-    if (count === 0) return length > 0;
+    // A segment has at least one byte, and fits one datagram.
+    if (count === 0) return length > 0 && length <= MAX_SEGMENT;
     const segmentSize = this.#lengths[0]!;
     // Only the last datagram may be shorter: the one before this must be full.
     return (
@@ -112,10 +112,17 @@ export class OutgoingBatch {
     );
   }
 
-  /** A larger buffer, with room for `length` more bytes; the batch so far moves into it. */
+  /**
+   * A larger buffer, with room for `length` more bytes; the batch so far
+   * moves into it. A batch's first buffer is as large as the last batch
+   * was, else exact: the socket holds it until the datagrams are sent, and
+   * the byte high-water mark counts only their bytes. (Small ones come from
+   * Node's Buffer pool: one datagram per tick doesn't take a buffer each.)
+   */
   #grow(length: number): void {
-    const hint = Math.min(this.#lastBytes, MAX_HINT);
-    const buffer = Buffer.allocUnsafe(Math.max(MIN_BYTES, hint, 2 * (this.#end + length)));
+    const needed = this.#end + length;
+    const size = this.#end === 0 ? Math.max(needed, Math.min(this.#lastBytes, MAX_HINT)) : 2 * needed;
+    const buffer = Buffer.allocUnsafe(size);
     this.#buffer.copy(buffer, 0, 0, this.#end);
     this.#buffer = buffer;
   }

@@ -55,10 +55,13 @@ export class DatagramSink implements UnderlyingSink<WriteChunk> {
 
   start(controller: WritableStreamDefaultController): void {
     this.#controller = controller;
-    // Chromium's OnAbortSignal: abort() must not wait behind a write that waits for room.
+    // Chromium's OnAbortSignal: abort() must not wait behind a write that waits
+    // for room. That write's chunk is already in the batch, which abort() hands
+    // to the socket: it resolves, as every write does once its chunk is taken
+    // (a rejection would tell a producer that retries to send it twice).
     // (@types/node 20 lacks the controller's `signal`; Node has it since 18.)
     const { signal } = controller as WritableStreamDefaultController & { signal: AbortSignal };
-    signal.addEventListener('abort', () => this.#takeWaiting()?.reject(signal.reason), { once: true });
+    signal.addEventListener('abort', () => this.#takeWaiting()?.resolve(), { once: true });
   }
 
   write(chunk: WriteChunk): Promise<void> | undefined {

@@ -1,5 +1,6 @@
 // OutgoingBatch: the bytes of a tick's datagrams back to back, taken as one
 // run (same destination, same size, the last may be shorter) or as messages.
+import { Buffer } from 'node:buffer';
 import type { OutgoingMessage } from '@udpkit/core';
 import { describe, expect, it } from 'vitest';
 import { OutgoingBatch, type Run } from '../src/outgoing-batch.js';
@@ -18,6 +19,30 @@ function datagrams(taken: Run | OutgoingMessage[]): [number[], string | undefine
 }
 
 describe('OutgoingBatch', () => {
+  it('gives a small batch no buffer of its own: one datagram per tick shares Node\'s Buffer pool, a large one is exact', () => {
+    const batch = new OutgoingBatch(true);
+    const memory: ArrayBufferLike[] = [];
+    for (let i = 0; i < 3; i++) {
+      batch.add(bytes(1, i), '127.0.0.1', 9);
+      memory.push(((batch.take() as OutgoingMessage[])[0]!.data as Uint8Array).buffer);
+    }
+    expect(new Set(memory).size).toBe(1);
+    expect(memory[0]!.byteLength).toBe(Buffer.poolSize);
+    // After a 70000-byte batch, the next batch's first buffer is no larger than that batch was.
+    batch.add(bytes(70000, 1), '127.0.0.1', 9);
+    expect(((batch.take() as OutgoingMessage[])[0]!.data as Uint8Array).buffer.byteLength).toBe(70000);
+  });
+
+  it('starts no run with a datagram over 65507 bytes', () => {
+    const batch = new OutgoingBatch(true);
+    batch.add(bytes(65508, 1), '127.0.0.1', 9);
+    batch.add(bytes(10, 2), '127.0.0.1', 9);
+    expect(Array.isArray(batch.take())).toBe(true);
+    batch.add(bytes(65507, 1), '127.0.0.1', 9);
+    batch.add(bytes(10, 2), '127.0.0.1', 9);
+    expect(batch.take()).toMatchObject({ segmentSize: 65507, count: 2 });
+  });
+
   it('takes same-size datagrams to one destination as one run', () => {
     const batch = new OutgoingBatch(true);
     for (let i = 0; i < 3; i++) batch.add(bytes(4, i), '127.0.0.1', 9);
