@@ -125,10 +125,17 @@ describe.runIf(offered).each(['udp4', 'udp6'] as Family[])('reusePort fan-out, %
         // so the reusePort group).
         const floodFrom = flood.sent;
         let termination: Promise<unknown> | undefined;
+        let terminatedFrom: number | undefined;
         let goneFrom: number | undefined;
-        const mayBeLost = (seq: number) => victimFlows.has(flood.flowOf(seq)) && (goneFrom === undefined || seq < goneFrom);
+        // While the victim's socket leaves the group (from terminate() until it
+        // is out of the kernel's table), a datagram of any flow may be lost:
+        // seen once in CI (Node 24, udp6), one datagram of a survivor's flow,
+        // sent in the round right after terminate(). Only those rounds.
+        const leaving = (seq: number) => terminatedFrom !== undefined && seq >= terminatedFrom && (goneFrom === undefined || seq < goneFrom);
+        const mayBeLost = (seq: number) => (victimFlows.has(flood.flowOf(seq)) && (goneFrom === undefined || seq < goneFrom)) || leaving(seq);
         const afterRound = () => {
           if (termination === undefined && flood.sent >= floodFrom + TERMINATE_AFTER_ROUNDS * FLOWS) {
+            terminatedFrom = flood.sent;
             termination = group.workers[victim]!.terminate();
           } else if (termination !== undefined && goneFrom === undefined && !boundSocketInodes(type, group.port).includes(victimInode)) {
             goneFrom = flood.sent;
@@ -154,13 +161,14 @@ describe.runIf(offered).each(['udp4', 'udp6'] as Family[])('reusePort fan-out, %
         expect(group.duplicates()).toBe(0);
         const lost: number[] = [];
         for (let seq = 0; seq < sent; seq++) if (group.ownerOf(seq) < 0) lost.push(seq);
-        // Lost: only datagrams of the victim's flows sent before its socket was gone.
-        expect(lost.filter((seq) => seq < floodFrom || seq >= gone || !victimFlows.has(flood.flowOf(seq)))).toEqual([]);
+        // Lost: only datagrams of the victim's flows sent before its socket was
+        // gone, and at most what was sent while it was leaving.
+        expect(lost.filter((seq) => !leaving(seq) && (seq < floodFrom || seq >= gone || !victimFlows.has(flood.flowOf(seq))))).toEqual([]);
         expect(group.receivedByAll() + lost.length).toBe(sent);
         // The others kept receiving their own flows throughout, the victim never got any of theirs.
         const othersAtVictim: number[] = [];
         for (let seq = floodFrom; seq < newcomers.firstSeq; seq++) {
-          if (!victimFlows.has(flood.flowOf(seq)) && group.ownerOf(seq) === victim) othersAtVictim.push(seq);
+          if (!victimFlows.has(flood.flowOf(seq)) && !leaving(seq) && group.ownerOf(seq) === victim) othersAtVictim.push(seq);
         }
         expect(othersAtVictim).toEqual([]);
         const survivors = group.workers.map((_, id) => id).filter((id) => id !== victim);
