@@ -20,6 +20,15 @@ export interface GroStatus {
 }
 
 /**
+ * The datagrams a read of `length` bytes holds: one, or with GRO the
+ * segments of `segmentSize` bytes it coalesced, the last one shorter if it
+ * is (as the helper's datagrams_in counts them).
+ */
+export function datagramsInRead(length: number, segmentSize: number): number {
+  return segmentSize > 0 && length > segmentSize ? Math.ceil(length / segmentSize) : 1;
+}
+
+/**
  * `kernelState` is the helper's groState(): 1 on, 0 not yet, a negative
  * errno when the kernel refused it.
  */

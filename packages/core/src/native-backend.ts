@@ -21,6 +21,7 @@ import type {
 } from './backend.js';
 import { METADATA_DESTINATION, METADATA_TIMESTAMP, rethrowLater } from './backend.js';
 import { copyOf, viewOf } from './buffers.js';
+import { datagramsInRead } from './gro.js';
 import { errnoException, errors } from './errors.js';
 import { UV_EAGAIN, UV_ECANCELED, UV_ENOMEM } from './errno.js';
 import { nativeGsoStatus, type GsoStatus, type NativeGsoStatus } from './gso.js';
@@ -480,11 +481,7 @@ export class NativeBackend implements Backend {
   #datagramsIn(count: number): number {
     const meta = this.#meta;
     let datagrams = 0;
-    for (let m = 0; m < count * META_STRIDE; m += META_STRIDE) {
-      const length = meta[m + 1]!;
-      const segment = meta[m + META_SEGMENT]!;
-      datagrams += segment === 0 || length <= segment ? 1 : Math.ceil(length / segment);
-    }
+    for (let m = 0; m < count * META_STRIDE; m += META_STRIDE) datagrams += datagramsInRead(meta[m + 1]!, meta[m + META_SEGMENT]!);
     return datagrams;
   }
 

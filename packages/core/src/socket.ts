@@ -19,7 +19,7 @@ import {
   type RemoteInfo,
 } from './backend.js';
 import type { GsoStatus } from './gso.js';
-import { groStatus, type GroStatus } from './gro.js';
+import { datagramsInRead, groStatus, type GroStatus } from './gro.js';
 import { createBackend } from './backends.js';
 import { UV_EINVAL, UV_EISCONN } from './errno.js';
 import { blockListOption, isBlocked } from './block-list.js';
@@ -1186,7 +1186,7 @@ export class Socket extends AdoptingEmitter<SocketEventMap> {
       received.batches++;
       for (let i = 0; i < data.length; i++) {
         const length = data[i]!.length;
-        received.datagrams += segmentSizes[i]! > 0 ? Math.ceil(length / segmentSizes[i]!) : 1;
+        received.datagrams += datagramsInRead(length, segmentSizes[i]!);
         received.bytes += length;
       }
     }
